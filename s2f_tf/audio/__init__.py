@@ -1,0 +1,1 @@
+"""Audio front end: media decoding and the complex power-law spectrogram."""

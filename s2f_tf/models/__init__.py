@@ -1,0 +1,1 @@
+"""Keras models: voice encoder, VGG-Face and the face decoder."""

@@ -1,0 +1,103 @@
+"""Speech2Face voice encoder (Table 1): complex spectrogram -> 4096-D fc7 estimate.
+
+The architecture is the table `VOICE_ENCODER_SPEC` below, one row per row of
+the paper's Table 1; `build_voice_encoder` turns it into a Keras model that
+accepts any number of time frames (row 14 averages over all of them).
+"""
+
+import collections
+
+import keras
+from keras import layers
+from keras import ops
+
+from s2f_tf.audio import spectrogram
+
+FEATURE_DIM = 4096  # VGG-Face fc7, Sec. 3.
+
+
+class Row(collections.namedtuple("Row", "name kind filters kernel strides")):
+  """One row of Table 1.
+
+  kind: 'conv_relu_bn' (conv, ReLU, BN), 'conv' (no activation),
+  'pool_time' (max-pool along time), 'avgpool_time_relu_bn' (mean over all
+  time frames, ReLU, BN), 'fc_relu', 'fc'.
+  """
+
+
+# Table 1 of the paper (Sec. 3.1). Kernels and strides are (time, frequency).
+VOICE_ENCODER_SPEC = (
+    Row("conv1", "conv_relu_bn", 64, (4, 4), (1, 1)),
+    Row("conv2", "conv_relu_bn", 64, (4, 4), (1, 1)),
+    Row("conv3", "conv_relu_bn", 128, (4, 4), (1, 1)),
+    Row("pool1", "pool_time", None, (2, 1), (2, 1)),
+    Row("conv4", "conv_relu_bn", 128, (4, 4), (1, 1)),
+    Row("pool2", "pool_time", None, (2, 1), (2, 1)),
+    Row("conv5", "conv_relu_bn", 128, (4, 4), (1, 1)),
+    Row("pool3", "pool_time", None, (2, 1), (2, 1)),
+    Row("conv6", "conv_relu_bn", 256, (4, 4), (1, 1)),
+    Row("pool4", "pool_time", None, (2, 1), (2, 1)),
+    Row("conv7", "conv_relu_bn", 512, (4, 4), (1, 1)),
+    Row("conv8", "conv_relu_bn", 512, (4, 4), (2, 2)),
+    Row("conv9", "conv", 512, (4, 4), (2, 2)),
+    Row("avgpool", "avgpool_time_relu_bn", None, None, None),
+    Row("fc1", "fc_relu", FEATURE_DIM, None, None),
+    Row("fc2", "fc", FEATURE_DIM, None, None),
+)
+
+
+@keras.saving.register_keras_serializable(package="s2f")
+class TimeAveragePool(layers.Layer):
+  """Row 14 of Table 1: mean over every time frame, (b, t, f, c) -> (b, f, c)."""
+
+  def call(self, x):
+    return ops.mean(x, axis=1)
+
+  def compute_output_shape(self, input_shape):
+    return (input_shape[0],) + tuple(input_shape[2:])
+
+
+def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
+                        num_freq_bins=spectrogram.NUM_FREQ_BINS,
+                        use_batch_norm=True, name="voice_encoder"):
+  """Builds the voice encoder as a Keras functional model.
+
+  Args:
+    spec: architecture rows (Table 1 by default; tests pass smaller ones).
+    num_freq_bins: frequency bins of the input spectrogram (257).
+    use_batch_norm: False removes every BN layer (Fig. 9 ablation).
+    name: model name.
+
+  Returns:
+    keras.Model mapping (batch, time, num_freq_bins, 2) -> (batch, output_dim)
+    for any time >= 16 frames (four time pools of 2).
+  """
+  inputs = keras.Input((None, num_freq_bins, 2), name="spectrogram")
+  x = inputs
+
+  def maybe_bn(x, row_name):
+    if use_batch_norm:
+      return layers.BatchNormalization(name=f"{row_name}_bn")(x)
+    return x
+
+  for row in spec:
+    if row.kind in ("conv_relu_bn", "conv"):
+      x = layers.Conv2D(row.filters, row.kernel, strides=row.strides,
+                        padding="same", name=row.name)(x)
+      if row.kind == "conv_relu_bn":
+        x = layers.ReLU(name=f"{row.name}_relu")(x)
+        x = maybe_bn(x, row.name)
+    elif row.kind == "pool_time":
+      x = layers.MaxPooling2D(row.kernel, strides=row.strides,
+                              padding="valid", name=row.name)(x)
+    elif row.kind == "avgpool_time_relu_bn":
+      x = TimeAveragePool(name=row.name)(x)  # (batch, freq, ch)
+      x = layers.ReLU(name=f"{row.name}_relu")(x)
+      x = maybe_bn(x, row.name)
+      x = layers.Flatten(name="flatten")(x)  # 65 * 512 for Table 1.
+    elif row.kind in ("fc_relu", "fc"):
+      x = layers.Dense(row.filters, name=row.name,
+                       activation="relu" if row.kind == "fc_relu" else None)(x)
+    else:
+      raise ValueError(f"Unknown layer kind {row.kind!r} in row {row}")
+  return keras.Model(inputs, x, name=name)

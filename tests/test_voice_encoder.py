@@ -1,0 +1,81 @@
+"""Tests for the voice encoder: Table 1 shapes and a hand parameter count."""
+
+import numpy as np
+import tensorflow as tf
+
+from s2f_tf.models import voice_encoder
+
+
+def conv(k, cin, cout):
+  return k * k * cin * cout + cout
+
+
+BN = lambda c: 4 * c  # gamma, beta, moving mean, moving variance
+
+
+# Table 1 by hand. Frequency after two stride-2 "same" convs: 257 -> 129 -> 65,
+# so the flattened time-average has 65 * 512 = 33,280 values.
+HAND_CONV = (conv(4, 2, 64) + conv(4, 64, 64) + conv(4, 64, 128) +
+             conv(4, 128, 128) + conv(4, 128, 128) + conv(4, 128, 256) +
+             conv(4, 256, 512) + conv(4, 512, 512) + conv(4, 512, 512))
+HAND_BN = BN(64) + BN(64) + BN(128) + BN(128) + BN(128) + BN(256) + BN(512) \
+    + BN(512) + BN(512)  # the last one after the time average
+HAND_FC = (65 * 512 * 4096 + 4096) + (4096 * 4096 + 4096)
+
+
+class VoiceEncoderTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.model = voice_encoder.build_voice_encoder()
+
+  def test_parameter_count_equals_hand_count(self):
+    self.assertEqual(HAND_CONV, 11_735_296)
+    self.assertEqual(HAND_BN, 9_216)
+    self.assertEqual(HAND_FC, 153_100_288)
+    self.assertEqual(self.model.count_params(),
+                     HAND_CONV + HAND_BN + HAND_FC)  # 164,844,800
+
+  def test_output_is_4096_for_6s_and_3s(self):
+    for frames in (598, 298):
+      x = np.random.RandomState(frames).randn(1, frames, 257, 2)
+      out = self.model(x.astype(np.float32), training=False)
+      self.assertEqual(tuple(out.shape), (1, 4096))
+      self.assertTrue(np.all(np.isfinite(out)))
+
+  def test_time_average_reaches_65_by_512(self):
+    layer = self.model.get_layer("conv9")
+    self.assertEqual(tuple(layer.output.shape[2:]), (65, 512))
+    self.assertEqual(self.model.get_layer("flatten").output.shape[-1], 33280)
+
+  def test_no_batch_norm_ablation(self):
+    model = voice_encoder.build_voice_encoder(use_batch_norm=False)
+    self.assertEqual(model.count_params(), HAND_CONV + HAND_FC)
+    names = [l.name for l in model.layers]
+    self.assertFalse([n for n in names if n.endswith("_bn")])
+
+  def test_time_average_is_a_mean(self):
+    x = np.arange(24, dtype=np.float32).reshape(1, 3, 4, 2)
+    out = voice_encoder.TimeAveragePool()(x)
+    self.assertAllClose(out, x.mean(axis=1))
+
+  def test_small_spec_variable_length(self):
+    spec = (
+        voice_encoder.Row("conv1", "conv_relu_bn", 4, (4, 4), (1, 1)),
+        voice_encoder.Row("pool1", "pool_time", None, (2, 1), (2, 1)),
+        voice_encoder.Row("conv2", "conv", 4, (4, 4), (2, 2)),
+        voice_encoder.Row("avgpool", "avgpool_time_relu_bn", None, None,
+                          None),
+        voice_encoder.Row("fc1", "fc", 8, None, None),
+    )
+    model = voice_encoder.build_voice_encoder(spec, num_freq_bins=9)
+    # conv(4,2,4)=132 + BN 16 + conv(4,4,4)=260 + BN 16 + fc 5*4*8+8=168.
+    self.assertEqual(model.count_params(), 132 + 16 + 260 + 16 + 168)
+    for frames in (10, 37):
+      self.assertEqual(model(np.ones((2, frames, 9, 2), "float32")).shape,
+                       (2, 8))
+
+
+if __name__ == "__main__":
+  tf.test.main()
