@@ -56,6 +56,16 @@ class TimeAveragePool(layers.Layer):
   def compute_output_shape(self, input_shape):
     return (input_shape[0],) + tuple(input_shape[2:])
 
+# A narrow twin of Table 1 (same rows and strides, 1/16 of the channels, small
+# FCs) for CPU tests and the quick demo; never for results.
+TINY_SPEC = tuple(
+    row._replace(filters=max(4, row.filters // 16)) if row.kind.startswith(
+        "conv") else (row._replace(filters=64) if row.kind == "fc_relu"
+                      else row)
+    for row in VOICE_ENCODER_SPEC)
+
+SPECS = {"table1": VOICE_ENCODER_SPEC, "tiny": TINY_SPEC}
+
 
 def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
                         num_freq_bins=spectrogram.NUM_FREQ_BINS,

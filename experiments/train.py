@@ -1,0 +1,58 @@
+"""Training binary of the voice encoder: flags -> TrainConfig -> trainer.train.
+
+  python experiments/train.py --workdir=/tmp/s2f \
+      --config=experiments/configs/paper.json \
+      --train_pattern='/data/shards/train-*.tfrecord' \
+      --eval_pattern='/data/shards/test-*.tfrecord'
+
+Every TrainConfig field is also a flag that overrides the config file.
+"""
+
+import dataclasses
+import os
+
+from absl import app
+from absl import flags
+
+from s2f_tf import strategy as strategy_lib
+from s2f_tf import train_config
+from s2f_tf import trainer
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "configs")
+
+flags.DEFINE_string("workdir", None, "Run directory (resumed if it exists).",
+                    required=True)
+flags.DEFINE_string("config", os.path.join(CONFIG_DIR, "paper.json"),
+                    "JSON config; flags below override its fields.")
+flags.DEFINE_integer("num_cpu_devices", 0,
+                     "Split the CPU into this many logical devices (tests).")
+_DEFINE = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer,
+           float: flags.DEFINE_float, str: flags.DEFINE_string}
+for _field in dataclasses.fields(train_config.TrainConfig):
+  _DEFINE[_field.type if isinstance(_field.type, type) else eval(_field.type)](  # pylint: disable=eval-used
+      _field.name, None, f"Override config '{_field.name}'.")
+FLAGS = flags.FLAGS
+
+
+def config_from_flags():
+  config = train_config.TrainConfig.load(FLAGS.config)
+  overrides = {f.name: FLAGS[f.name].value
+               for f in dataclasses.fields(train_config.TrainConfig)
+               if FLAGS[f.name].value is not None}
+  return config.replace(**overrides)
+
+
+def main(argv):
+  del argv
+  if FLAGS.num_cpu_devices:
+    strategy_lib.split_cpu(FLAGS.num_cpu_devices)
+  trainer.train(config_from_flags(), FLAGS.workdir)
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

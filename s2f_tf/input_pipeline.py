@@ -1,0 +1,93 @@
+"""tf.data reader of speech/face shards: decode -> parse -> batch -> prefetch.
+
+Each example gives the network input ('spectrogram', (frames, 257, 2)) and the
+target ('fc7', 4096) plus, on request, the face crop for image summaries.
+Shards are read through the schema module; a truncated or corrupt shard ends
+that file's records with a logged warning instead of killing training.
+"""
+
+import tensorflow as tf
+
+from s2f_tf.audio import spectrogram
+from tfrecords_schema import speech_face
+
+FACE_IMAGE_SIZE = 224
+
+
+def decode_face_jpeg(jpeg):
+  """JPEG bytes -> (224, 224, 3) uint8; an empty string gives a black image."""
+  def _decode():
+    image = tf.io.decode_jpeg(jpeg, channels=3)
+    return tf.image.resize(image, (FACE_IMAGE_SIZE, FACE_IMAGE_SIZE),
+                           method="bilinear", antialias=True)
+  image = tf.cond(tf.strings.length(jpeg) > 0, _decode,
+                  lambda: tf.zeros((FACE_IMAGE_SIZE, FACE_IMAGE_SIZE, 3)))
+  return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def parse(example, is_training, segment_seconds=spectrogram.CLIP_SECONDS,
+          with_images=False):
+  """A decoded example -> model inputs and targets.
+
+  Training and evaluation read the same segment: the first `segment_seconds`
+  of the clip, repeated if shorter (Sec. 4). `is_training` is kept for
+  augmentations (none in the paper).
+  """
+  del is_training
+  tf.debugging.assert_equal(
+      example["sample_rate"], tf.constant(spectrogram.SAMPLE_RATE, tf.int64),
+      message="shard audio must be 16 kHz; regenerate the shards")
+  features = {
+      "spectrogram": spectrogram.training_spectrogram(example["waveform"],
+                                                      segment_seconds),
+      "fc7": example["fc7"],
+  }
+  if with_images:
+    features["face_image"] = decode_face_jpeg(example["face_jpeg"])
+  return features
+
+
+def make_dataset(file_pattern, batch_size, is_training,
+                 segment_seconds=spectrogram.CLIP_SECONDS, shuffle_buffer=4096,
+                 deterministic=False, seed=None, repeat=None,
+                 with_images=False):
+  """Builds the batched dataset of one split.
+
+  Args:
+    file_pattern: glob (or list of globs) of TFRecord shards.
+    batch_size: global batch size; the last partial batch is dropped.
+    is_training: shuffles files and examples and repeats forever by default.
+    segment_seconds: 6.0 (paper training) or 3.0.
+    shuffle_buffer: examples in the shuffle buffer.
+    deterministic: fixed order (files and examples) for tests and evaluation.
+    seed: shuffle seed.
+    repeat: override the repeat (True/False); default: repeat when training.
+    with_images: also yield the 224x224 face crops.
+  """
+  patterns = [file_pattern] if isinstance(file_pattern, str) else file_pattern
+  files = tf.io.gfile.glob(patterns[0]) if len(patterns) == 1 else [
+      f for p in patterns for f in tf.io.gfile.glob(p)]
+  if not files:
+    raise FileNotFoundError(f"no TFRecord shards match {file_pattern!r}")
+  files = sorted(files)
+  shuffle = is_training and not deterministic
+  ds = tf.data.Dataset.from_tensor_slices(files)
+  if shuffle:
+    ds = ds.shuffle(len(files), seed=seed)
+  read = lambda f: tf.data.TFRecordDataset(f).ignore_errors(log_warning=True)
+  if deterministic:
+    ds = ds.interleave(read, cycle_length=1)
+  else:
+    ds = ds.interleave(read, cycle_length=tf.data.AUTOTUNE,
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+  if repeat if repeat is not None else is_training:
+    ds = ds.repeat()
+  if shuffle:
+    ds = ds.shuffle(shuffle_buffer, seed=seed)
+  ds = ds.map(speech_face.decode, num_parallel_calls=tf.data.AUTOTUNE,
+              deterministic=deterministic or None)
+  ds = ds.map(lambda e: parse(e, is_training, segment_seconds, with_images),
+              num_parallel_calls=tf.data.AUTOTUNE,
+              deterministic=deterministic or None)
+  ds = ds.batch(batch_size, drop_remainder=True)
+  return ds.prefetch(tf.data.AUTOTUNE)

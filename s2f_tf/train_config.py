@@ -1,0 +1,69 @@
+"""Training configuration of the voice encoder, with the paper's values as defaults.
+
+`TrainConfig` is what the training binary's flags fill in and what the
+trainer writes into its workdir as config.json (the workdir is the record).
+"""
+
+import dataclasses
+import json
+
+from s2f_tf.audio import spectrogram
+from s2f_tf.losses import speech2face_loss
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  """All knobs of one voice-encoder training run."""
+
+  train_pattern: str = ""
+  eval_pattern: str = ""
+  batch_size: int = 8  # Sec. 4.
+  epochs: float = 3.0  # Sec. 4.
+  # Steps to run; 0 derives them from `epochs` x training examples / batch.
+  # Paper: 3 x 1.7 M / 8 = 637,500.
+  train_steps: int = 0
+  learning_rate: float = 1e-3  # Sec. 4.
+  lr_decay_rate: float = 0.95  # x0.95 ...
+  lr_decay_steps: int = 10_000  # ... every 10,000 iterations, Sec. 4.
+  adam_beta1: float = 0.5  # Sec. 4.
+  adam_beta2: float = 0.999  # Not given; Adam's default.
+  adam_epsilon: float = 1e-4  # Sec. 4.
+  lambda1: float = speech2face_loss.LAMBDA1
+  lambda2: float = speech2face_loss.LAMBDA2
+  temperature: float = speech2face_loss.DISTILL_TEMPERATURE
+  loss_type: str = "paper"  # 'paper' (Eq. 1) or 'pixel' (Fig. 8 ablation).
+  segment_seconds: float = spectrogram.CLIP_SECONDS
+  encoder: str = "table1"  # 'table1' or 'tiny' (tests / quick demo only).
+  use_batch_norm: bool = True  # False: Fig. 9 ablation.
+  strategy: str = "default"  # default | one_device | mirrored | multi_worker | tpu
+  tpu: str = ""
+  decoder_path: str = ""  # Exported face decoder (.keras); "" = random fc.
+  fc8_weights: str = ""  # VGG-Face .h5/.mat for fc8; "" = random fc8.
+  shuffle_buffer: int = 4096
+  deterministic: bool = False
+  seed: int = 0
+  log_every: int = 100
+  image_every: int = 1000
+  checkpoint_every: int = 1000
+  keep_checkpoints: int = 5
+  eval_every: int = 5000
+  eval_batches: int = 50
+
+  def to_json(self):
+    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text):
+    values = json.loads(text)
+    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+      raise ValueError(f"unknown config keys: {sorted(unknown)}")
+    return cls(**values)
+
+  @classmethod
+  def load(cls, path):
+    with open(path, encoding="utf-8") as f:
+      return cls.from_json(f.read())
+
+  def replace(self, **overrides):
+    return dataclasses.replace(self, **overrides)

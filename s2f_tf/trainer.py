@@ -1,0 +1,233 @@
+"""Voice-encoder training loop: Eq. 1 under tf.distribute, resumable from its workdir.
+
+The workdir is the record of a run: config.json, checkpoints/ (model +
+optimizer; the step is `optimizer.iterations`), TensorBoard summaries in
+train/ and eval/, and metrics.jsonl with every logged step. Calling `train`
+again with the same workdir resumes from the newest checkpoint.
+"""
+
+import json
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from s2f_tf import frozen_heads
+from s2f_tf import input_pipeline
+from s2f_tf import strategy as strategy_lib
+from s2f_tf.losses import speech2face_loss
+from s2f_tf.models import voice_encoder
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_DIR = "checkpoints"
+
+
+def count_examples(file_pattern):
+  """Number of records in the shards matching `file_pattern` (one full read)."""
+  files = tf.io.gfile.glob(file_pattern)
+  ds = tf.data.TFRecordDataset(files).ignore_errors()
+  return int(ds.reduce(np.int64(0), lambda n, _: n + 1))
+
+
+def total_steps(config):
+  if config.train_steps:
+    return config.train_steps
+  logging.info("Counting training examples (set --train_steps to skip)...")
+  examples = count_examples(config.train_pattern)
+  return max(1, int(config.epochs * examples // config.batch_size))
+
+
+def format_duration(seconds):
+  seconds = int(max(seconds, 0))
+  days, rest = divmod(seconds, 86400)
+  text = time.strftime("%H:%M:%S", time.gmtime(rest))
+  return f"{days}d {text}" if days else text
+
+
+def write_config(config, workdir):
+  path = os.path.join(workdir, CONFIG_FILE)
+  text = config.to_json()
+  if tf.io.gfile.exists(path):
+    with tf.io.gfile.GFile(path) as f:
+      if f.read() != text:
+        logging.warning("%s differs from this run's config; the new one is "
+                        "written and the old kept as %s.previous", path, path)
+        tf.io.gfile.copy(path, path + ".previous", overwrite=True)
+  with tf.io.gfile.GFile(path, "w") as f:
+    f.write(text)
+
+
+class Trainer:
+  """Builds everything inside the strategy scope and runs the loop."""
+
+  def __init__(self, config, workdir):
+    self.config = config
+    self.workdir = workdir
+    tf.io.gfile.makedirs(workdir)
+    write_config(config, workdir)
+    keras.utils.set_random_seed(config.seed)
+    self.strategy = strategy_lib.get_strategy(config.strategy, config.tpu)
+    logging.info("Strategy %s with %d replicas in sync", config.strategy,
+                 self.strategy.num_replicas_in_sync)
+    with self.strategy.scope():
+      self.model = voice_encoder.build_voice_encoder(
+          voice_encoder.SPECS[config.encoder],
+          use_batch_norm=config.use_batch_norm)
+      schedule = keras.optimizers.schedules.ExponentialDecay(
+          config.learning_rate, decay_steps=config.lr_decay_steps,
+          decay_rate=config.lr_decay_rate, staircase=True)
+      self.optimizer = keras.optimizers.Adam(
+          schedule, beta_1=config.adam_beta1, beta_2=config.adam_beta2,
+          epsilon=config.adam_epsilon)
+      self.optimizer.build(self.model.trainable_variables)
+      decoder_fc, self.decoder = frozen_heads.load_face_decoder(
+          config.decoder_path, config.seed)
+      self.fc8 = frozen_heads.load_fc8(config.fc8_weights, config.seed)
+      self.loss = speech2face_loss.Speech2FaceLoss(
+          decoder_fc, self.fc8, config.lambda1, config.lambda2,
+          config.temperature, face_decoder=self.decoder,
+          loss_type=config.loss_type)
+      self.checkpoint = tf.train.Checkpoint(model=self.model,
+                                            optimizer=self.optimizer)
+      self.manager = tf.train.CheckpointManager(
+          self.checkpoint, os.path.join(workdir, CHECKPOINT_DIR),
+          max_to_keep=config.keep_checkpoints)
+      if self.manager.latest_checkpoint:
+        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        logging.info("Resumed from %s at step %d",
+                     self.manager.latest_checkpoint, self.step)
+    self.train_writer = tf.summary.create_file_writer(
+        os.path.join(workdir, "train"))
+    self.eval_writer = tf.summary.create_file_writer(
+        os.path.join(workdir, "eval"))
+
+  @property
+  def step(self):
+    return int(self.optimizer.iterations.numpy())
+
+  def _dataset(self, pattern, is_training, repeat=None):
+    return input_pipeline.make_dataset(
+        pattern, self.config.batch_size, is_training,
+        segment_seconds=self.config.segment_seconds,
+        shuffle_buffer=self.config.shuffle_buffer,
+        deterministic=self.config.deterministic, seed=self.config.seed,
+        repeat=repeat, with_images=True)
+
+  def _per_replica_losses(self, batch, training):
+    v_s = self.model(batch["spectrogram"], training=training)
+    terms = self.loss.per_example(batch["fc7"], v_s)
+    return {name: tf.nn.compute_average_loss(
+        value, global_batch_size=self.config.batch_size)
+            for name, value in terms.items()}
+
+  def _reduce(self, per_replica):
+    return {name: self.strategy.reduce("SUM", value, axis=None)
+            for name, value in per_replica.items()}
+
+  @tf.function
+  def train_step(self, batch):
+    def step_fn(batch):
+      with tf.GradientTape() as tape:
+        terms = self._per_replica_losses(batch, training=True)
+      variables = self.model.trainable_variables
+      grads = tape.gradient(terms["total"], variables)
+      self.optimizer.apply_gradients(zip(grads, variables))
+      return terms
+    return self._reduce(self.strategy.run(step_fn, args=(batch,)))
+
+  @tf.function
+  def eval_step(self, batch):
+    return self._reduce(self.strategy.run(
+        lambda b: self._per_replica_losses(b, training=False), args=(batch,)))
+
+  def evaluate(self):
+    """Mean of every loss term over `eval_batches` batches of the eval split."""
+    if not self.config.eval_pattern:
+      return {}
+    ds = self._dataset(self.config.eval_pattern, False, repeat=False).take(
+        self.config.eval_batches)
+    sums, batches = {}, 0
+    for batch in self.strategy.experimental_distribute_dataset(ds):
+      for name, value in self.eval_step(batch).items():
+        sums[name] = sums.get(name, 0.0) + float(value)
+      batches += 1
+    means = {name: value / max(batches, 1) for name, value in sums.items()}
+    with self.eval_writer.as_default(step=self.step):
+      for name, value in means.items():
+        tf.summary.scalar(f"losses/{name}", value)
+    self.eval_writer.flush()
+    logging.info("eval at step %d over %d batches: %s", self.step, batches,
+                 {k: round(v, 4) for k, v in means.items()})
+    return means
+
+  def write_images(self, batch):
+    """True face | decoder(true fc7) | decoder(predicted fc7), side by side."""
+    faces = tf.cast(batch["face_image"][:4], tf.float32) / 255.0
+    panels = [faces]
+    if self.decoder is not None:
+      v_s = self.model(batch["spectrogram"][:4], training=False)
+      for feature in (batch["fc7"][:4], v_s):
+        image = tf.clip_by_value(self.decoder(feature, training=False), 0, 1)
+        panels.append(tf.image.resize(image, faces.shape[1:3]))
+    with self.train_writer.as_default(step=self.step):
+      tf.summary.image("faces/true_decodedtrue_decodedspeech",
+                       tf.concat(panels, axis=2), max_outputs=4)
+
+  def _log(self, losses, steps_done, seconds, total):
+    rate = steps_done / max(seconds, 1e-9)
+    lr = float(self.optimizer.learning_rate.numpy())
+    examples_per_s = rate * self.config.batch_size
+    record = {"step": self.step, "learning_rate": lr,
+              "examples_per_s": examples_per_s,
+              **{f"losses/{k}": float(v) for k, v in losses.items()}}
+    with self.train_writer.as_default(step=self.step):
+      for name, value in record.items():
+        if name != "step":
+          tf.summary.scalar(name, value)
+    with tf.io.gfile.GFile(os.path.join(self.workdir, METRICS_FILE),
+                           "a") as f:
+      f.write(json.dumps(record) + "\n")
+    logging.info("step %d/%d (%.1f%%) %.2f steps/s %.1f ex/s ETA %s "
+                 "loss %.4f lr %.2e", self.step, total,
+                 100.0 * self.step / total, rate, examples_per_s,
+                 format_duration((total - self.step) / max(rate, 1e-9)),
+                 float(losses["total"]), lr)
+
+  def train(self):
+    """Runs until the configured number of steps; returns the last losses."""
+    config = self.config
+    total = total_steps(config)
+    if self.step >= total:
+      logging.info("Already at step %d of %d: nothing to do.", self.step, total)
+      return {}
+    train_ds = self._dataset(config.train_pattern, True)
+    iterator = iter(self.strategy.experimental_distribute_dataset(train_ds))
+    image_batches = iter(train_ds)
+    losses = {}
+    window_start, window_steps = time.perf_counter(), 0
+    while self.step < total:
+      losses = self.train_step(next(iterator))
+      window_steps += 1
+      step = self.step
+      if step % config.log_every == 0 or step == total:
+        self._log(losses, window_steps, time.perf_counter() - window_start,
+                  total)
+        window_start, window_steps = time.perf_counter(), 0
+      if step % config.image_every == 0 or step == total:
+        self.write_images(next(image_batches))
+      if step % config.checkpoint_every == 0 or step == total:
+        self.manager.save(checkpoint_number=step)
+      if step % config.eval_every == 0 and step != total:
+        self.evaluate()
+    self.evaluate()
+    self.train_writer.flush()
+    return {k: float(v) for k, v in losses.items()}
+
+
+def train(config, workdir):
+  """Trains (or resumes) the voice encoder described by `config` in `workdir`."""
+  return Trainer(config, workdir).train()

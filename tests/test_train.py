@@ -1,0 +1,108 @@
+"""The real training binary on tiny shards: MirroredStrategy, checkpoints, resume."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from s2f_tf import train_config
+from s2f_tf import trainer
+from tests import fake_shards
+from tests import shared_data
+
+BINARY = os.path.join(shared_data.REPO_ROOT, "experiments", "train.py")
+CONFIGS = os.path.join(shared_data.REPO_ROOT, "experiments", "configs")
+
+
+def run_binary(*args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+             PYTHONPATH=shared_data.REPO_ROOT)
+  result = subprocess.run([sys.executable, BINARY, *args], env=env,
+                          capture_output=True, text=True, timeout=600,
+                          check=False)
+  if result.returncode != 0:
+    raise AssertionError(f"binary failed:\n{result.stderr[-4000:]}")
+  return result.stderr
+
+
+def read_metrics(workdir):
+  with open(os.path.join(workdir, trainer.METRICS_FILE)) as f:
+    return [json.loads(line) for line in f]
+
+
+class TrainBinaryTest(tf.test.TestCase):
+
+  def test_mirrored_two_cpus_checkpoint_resume_and_overfit(self):
+    root = self.create_tempdir().full_path
+    # 8 examples and a global batch of 8: every step sees the same batch.
+    train = fake_shards.write_shards(os.path.join(root, "data"), "train", 8)
+    test = fake_shards.write_shards(os.path.join(root, "data"), "test", 8,
+                                    seed=1)
+    workdir = os.path.join(root, "run")
+    common = ["--config", os.path.join(CONFIGS, "tiny.json"),
+              "--workdir", workdir, "--train_pattern", train,
+              "--eval_pattern", test, "--num_cpu_devices", "2",
+              "--strategy", "mirrored", "--batch_size", "8",
+              "--deterministic", "--log_every", "1", "--checkpoint_every",
+              "6", "--image_every", "6", "--eval_every", "100",
+              "--learning_rate", "3e-4"]
+    log = run_binary(*common, "--train_steps", "6")
+    self.assertIn("Strategy mirrored with 2 replicas in sync", log)
+    first = read_metrics(workdir)
+    self.assertEqual([m["step"] for m in first], list(range(1, 7)))
+    self.assertTrue(tf.train.latest_checkpoint(
+        os.path.join(workdir, trainer.CHECKPOINT_DIR)).endswith("-6"))
+    config = train_config.TrainConfig.load(
+        os.path.join(workdir, trainer.CONFIG_FILE))
+    self.assertEqual((config.train_steps, config.strategy), (6, "mirrored"))
+
+    log = run_binary(*common, "--train_steps", "12")
+    self.assertIn("Resumed from", log)
+    steps = [m["step"] for m in read_metrics(workdir)]
+    self.assertEqual(steps, list(range(1, 13)))  # resumed at 7, not 1
+    totals = np.array([m["losses/total"] for m in read_metrics(workdir)])
+    self.assertTrue(np.all(np.isfinite(totals)))
+    self.assertLess(totals[-3:].mean(), totals[:3].mean())
+    for metric in read_metrics(workdir):
+      self.assertAllClose(metric["learning_rate"], 3e-4)
+      self.assertEqual(
+          sorted(k for k in metric if k.startswith("losses/")),
+          ["losses/decoder_l1", "losses/distillation", "losses/feature_l2",
+           "losses/total"])
+    events = tf.io.gfile.glob(os.path.join(workdir, "train", "events.*"))
+    tags = set()
+    for path in events:
+      for event in tf.compat.v1.train.summary_iterator(path):
+        tags.update(v.tag for v in event.summary.value)
+    self.assertContainsSubset(
+        {"losses/total", "learning_rate", "examples_per_s",
+         "faces/true_decodedtrue_decodedspeech"}, tags)
+    self.assertTrue(tf.io.gfile.glob(os.path.join(workdir, "eval",
+                                                  "events.*")))
+
+  def test_every_shipped_config_loads_with_paper_values(self):
+    paper = train_config.TrainConfig.load(os.path.join(CONFIGS, "paper.json"))
+    self.assertEqual((paper.batch_size, paper.epochs, paper.learning_rate,
+                      paper.lr_decay_rate, paper.lr_decay_steps,
+                      paper.adam_beta1, paper.adam_epsilon, paper.lambda1,
+                      paper.lambda2, paper.temperature),
+                     (8, 3.0, 1e-3, 0.95, 10_000, 0.5, 1e-4, 0.025, 200.0,
+                      2.0))
+    for name in os.listdir(CONFIGS):
+      train_config.TrainConfig.load(os.path.join(CONFIGS, name))
+
+  def test_learning_rate_schedule_staircase(self):
+    root = self.create_tempdir().full_path
+    config = train_config.TrainConfig.load(os.path.join(CONFIGS, "tiny.json"))
+    t = trainer.Trainer(config.replace(train_pattern="unused"), root)
+    for step, expected in ((0, 1e-3), (9_999, 1e-3), (10_000, 0.95e-3),
+                           (25_000, 1e-3 * 0.95 ** 2)):
+      t.optimizer.iterations.assign(step)
+      self.assertAllClose(float(t.optimizer.learning_rate.numpy()), expected)
+
+
+if __name__ == "__main__":
+  tf.test.main()
