@@ -11,6 +11,7 @@ distillation term reads).
 import keras
 from keras import layers
 from keras import ops
+import numpy as np
 
 IMAGE_SIZE = 224  # Face crops are resized to 224 x 224, Sec. 3.
 NUM_IDENTITIES = 2622  # fc8 width of the released VGG-Face.
@@ -53,6 +54,15 @@ def build_vgg_face(conv_blocks=CONV_BLOCKS, fc_units=FC_UNITS,
   fc8 = layers.Dense(num_identities, name="fc8")(fc7_relu)
   feature = fc7_relu if fc7_after_relu else fc7
   return keras.Model(inputs, {"fc7": feature, "fc8": fc8}, name=name)
+
+
+def extract_fc7(model, crops_rgb, batch_size=16):
+  """fc7 features of (n, 224, 224, 3) RGB face crops in [0, 255]."""
+  outputs = []
+  for start in range(0, len(crops_rgb), batch_size):
+    batch = preprocess_input(crops_rgb[start:start + batch_size])
+    outputs.append(ops.convert_to_numpy(model(batch, training=False)["fc7"]))
+  return np.concatenate(outputs, axis=0)
 
 
 def fc8_layer(model):

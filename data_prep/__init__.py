@@ -1,0 +1,1 @@
+"""Shard generation jobs: media -> dlib face crop + VGG-Face fc7 + audio -> TFRecords."""

@@ -1,0 +1,93 @@
+"""Shard generation binary: flags -> clip specs + ShardOptions -> prepare_shards_lib.run.
+
+  python data_prep/prepare_shards.py --video_dir=/data/videos \
+      --output_dir=/data/shards --vgg_face_weights=rcmalli_vggface_tf_vgg16.h5
+
+Sources (any combination): --avspeech_csv with --media_dir, --voxceleb_root
+(with --voxceleb_faces_root), --video_dir. Runs on Beam's DirectRunner by
+default; pass e.g. --runner=DataflowRunner and that runner's options after
+`--` for a cluster. Rerun with the same flags to resume.
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+from apache_beam.options import pipeline_options
+
+from data_prep import clip_sources
+from data_prep import prepare_shards_lib as lib
+from s2f_tf.faces import face_detector
+
+flags.DEFINE_string("output_dir", None, "Where shards go.", required=True)
+flags.DEFINE_string("avspeech_csv", "", "AVSpeech CSV (youtube_id,start,end,x,y).")
+flags.DEFINE_string("media_dir", "", "Downloaded AVSpeech videos <id>.<ext>.")
+flags.DEFINE_string("voxceleb_root", "", "<speaker>/<video>/<utterance> media.")
+flags.DEFINE_string("voxceleb_faces_root", "", "<speaker>/<video>/*.jpg faces.")
+flags.DEFINE_string("video_dir", "", "Folder of talking-face videos.")
+flags.DEFINE_enum("detector", "cnn", ["cnn", "hog"],
+                  "dlib CNN (the paper's) or HOG (fast fallback).")
+flags.DEFINE_integer("upsample", face_detector.DEFAULT_UPSAMPLE,
+                     "dlib upsamplings before detection.")
+flags.DEFINE_string("vgg_face_weights", "", "VGG-Face .h5 or .mat (local).")
+flags.DEFINE_boolean("allow_random_vgg_face", False,
+                     "Demo only: random VGG-Face when no weights are given.")
+flags.DEFINE_float("test_fraction", lib.TEST_FRACTION,
+                   "Fraction of speakers in the test split.")
+flags.DEFINE_integer("examples_per_shard", lib.EXAMPLES_PER_SHARD,
+                     "Target examples per shard.")
+flags.DEFINE_float("min_seconds", lib.MIN_CLIP_SECONDS,
+                   "Shorter clips are skipped.")
+flags.DEFINE_float("max_audio_seconds", lib.MAX_AUDIO_SECONDS,
+                   "Audio stored per clip, from its start.")
+flags.DEFINE_float("crop_margin", face_detector.CROP_MARGIN,
+                   "Face box enlargement before the square crop.")
+flags.DEFINE_integer("min_face_pixels", face_detector.MIN_FACE_PIXELS,
+                     "Smaller faces are skipped.")
+flags.DEFINE_string("split_salt", "s2f", "Salt of the speaker split hash.")
+flags.DEFINE_string("runner", "DirectRunner", "Beam runner.")
+FLAGS = flags.FLAGS
+
+
+def specs_from_flags():
+  specs = []
+  if FLAGS.avspeech_csv:
+    specs += clip_sources.avspeech(FLAGS.avspeech_csv, FLAGS.media_dir)
+  if FLAGS.voxceleb_root:
+    specs += clip_sources.voxceleb(FLAGS.voxceleb_root,
+                                   FLAGS.voxceleb_faces_root or None)
+  if FLAGS.video_dir:
+    specs += clip_sources.video_folder(FLAGS.video_dir)
+  if not specs:
+    raise app.UsageError("no clips: give --avspeech_csv/--media_dir, "
+                         "--voxceleb_root or --video_dir")
+  return specs
+
+
+def main(argv):
+  options = lib.ShardOptions(
+      output_dir=FLAGS.output_dir, test_fraction=FLAGS.test_fraction,
+      examples_per_shard=FLAGS.examples_per_shard,
+      min_seconds=FLAGS.min_seconds,
+      max_audio_seconds=FLAGS.max_audio_seconds,
+      crop_margin=FLAGS.crop_margin, min_face_pixels=FLAGS.min_face_pixels,
+      split_salt=FLAGS.split_salt)
+  loader = lib.model_loader(
+      detector=FLAGS.detector, upsample=FLAGS.upsample,
+      vgg_face_weights_path=FLAGS.vgg_face_weights,
+      allow_random_vgg_face=FLAGS.allow_random_vgg_face)
+  beam_options = pipeline_options.PipelineOptions(
+      argv[1:], runner=FLAGS.runner, save_main_session=False)
+  summary = lib.run(specs_from_flags(), options, loader, beam_options)
+  logging.info("summary: %s", summary)
+  print(f"Shards in {FLAGS.output_dir}: " + ", ".join(
+      f"{split} {s['examples']} examples / {s['speakers']} speakers"
+      for split, s in summary["splits"].items()) +
+        f"; skipped {summary['skipped']}")
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

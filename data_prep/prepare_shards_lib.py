@@ -1,0 +1,329 @@
+"""Library of the shard job: one clip -> one example, and the Beam pipeline.
+
+Pipeline: clip specs (minus those of finished shards) -> Reshuffle ->
+PrepareClipDoFn (models loaded once per worker through an injectable loader;
+every bad input a counted, logged skip) -> GroupByKey on (split, shard) ->
+WriteShardDoFn (temp file, then rename: a shard exists only when complete,
+with a sidecar JSON of its statistics). A rerun with the same flags skips the
+finished shards, so a killed job resumes without losing or duplicating work.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import os
+import threading
+import time
+import uuid
+
+from absl import logging
+import apache_beam as beam
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from s2f_tf.audio import media
+from s2f_tf.audio import spectrogram
+from s2f_tf.faces import face_detector
+from s2f_tf.faces import video
+from s2f_tf.models import vgg_face
+from s2f_tf.models import vgg_face_weights
+from tfrecords_schema import speech_face
+
+SPLITS = ("train", "test")
+SUMMARY_FILE = "summary.json"
+# AVSpeech: 0.15 M test / 1.85 M clips (Sec. 4) ~ 8 % of speakers in test.
+TEST_FRACTION = 0.08
+EXAMPLES_PER_SHARD = 1000  # ~200 MB shards at 6 s per clip.
+MIN_CLIP_SECONDS = 3.0  # AVSpeech clips are 3-10 s (Sec. 4).
+# Decoders lose a few ms at clip edges (a 3.0 s GRID clip decodes to 2.978 s),
+# so the minimum is checked with this tolerance.
+DURATION_TOLERANCE_S = 0.05
+MAX_AUDIO_SECONDS = spectrogram.CLIP_SECONDS  # Training reads the first 6 s.
+JPEG_QUALITY = 95
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardOptions:
+  output_dir: str
+  test_fraction: float = TEST_FRACTION
+  examples_per_shard: int = EXAMPLES_PER_SHARD
+  min_seconds: float = MIN_CLIP_SECONDS
+  max_audio_seconds: float = MAX_AUDIO_SECONDS
+  crop_margin: float = face_detector.CROP_MARGIN
+  min_face_pixels: int = face_detector.MIN_FACE_PIXELS
+  split_salt: str = "s2f"
+
+
+class ShardModels:
+  """What one worker needs: a face detector and a fc7 extractor."""
+
+  def __init__(self, detector, fc7_fn):
+    self.detector = detector
+    self.fc7 = fc7_fn  # (n, 224, 224, 3) uint8 RGB -> (n, 4096) float32
+
+
+def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
+                vgg_face_weights_path="", allow_random_vgg_face=False):
+  """The default model loader: dlib detector + VGG-Face with released weights."""
+  model = vgg_face.build_vgg_face()
+  if vgg_face_weights_path:
+    vgg_face_weights.load_vgg_face_weights(model, vgg_face_weights_path)
+  elif allow_random_vgg_face:
+    logging.warning("VGG-Face has RANDOM weights (--allow_random_vgg_face): "
+                    "the fc7 targets only exercise the pipeline.")
+  else:
+    raise FileNotFoundError(vgg_face_weights.DOWNLOAD_HELP.format(path=""))
+  return ShardModels(face_detector.FaceDetector(detector, upsample),
+                     functools.partial(vgg_face.extract_fc7, model))
+
+
+def model_loader(**kwargs):
+  """A picklable zero-argument loader for PrepareClipDoFn."""
+  return functools.partial(load_models, **kwargs)
+
+
+def _unit_hash(text):
+  digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+  return int(digest[:15], 16) / float(16 ** 15)
+
+
+def split_of(speaker_id, test_fraction=TEST_FRACTION, salt="s2f"):
+  """'train' or 'test', by a hash of the speaker: no speaker in both."""
+  return "test" if _unit_hash(f"{salt}:{speaker_id}") < test_fraction \
+      else "train"
+
+
+def shard_of(clip_id, num_shards):
+  return int(_unit_hash(f"shard:{clip_id}") * num_shards)
+
+
+def shard_path(output_dir, split, index, num_shards):
+  return os.path.join(output_dir,
+                      f"{split}-{index:05d}-of-{num_shards:05d}.tfrecord")
+
+
+def stats_path(path):
+  return path + ".json"
+
+
+def plan(specs, options):
+  """Assigns every clip to (split, shard); returns (keyed specs, num_shards)."""
+  by_split = {split: [] for split in SPLITS}
+  for spec in specs:
+    by_split[split_of(spec.speaker_id, options.test_fraction,
+                      options.split_salt)].append(spec)
+  num_shards = {split: max(1, math.ceil(len(items) /
+                                        options.examples_per_shard))
+                for split, items in by_split.items() if items}
+  keyed = [((split, shard_of(spec.clip_id, num_shards[split])), spec)
+           for split, items in by_split.items() for spec in items]
+  return keyed, num_shards
+
+
+def is_finished(output_dir, split, index, num_shards):
+  path = shard_path(output_dir, split, index, num_shards)
+  return tf.io.gfile.exists(path) and tf.io.gfile.exists(stats_path(path))
+
+
+def prepare_clip(spec, models, options):
+  """One ClipSpec -> (serialized example, audio seconds) or a MediaError /
+  FaceError whose `reason` names the skip."""
+  if not os.path.isfile(spec.media_path):
+    raise media.UnreadableMediaError(f"{spec.media_path}: no such file")
+  if os.path.getsize(spec.media_path) == 0:
+    raise media.UnreadableMediaError(f"{spec.media_path}: empty file")
+  duration, has_video, has_audio = video.probe(spec.media_path)
+  if not has_audio:
+    raise media.NoAudioError(f"{spec.media_path}: no audio stream")
+  start = spec.start_s or 0.0
+  end = spec.end_s if spec.end_s is not None else duration
+  if end is None:
+    raise media.UnreadableMediaError(f"{spec.media_path}: unknown duration")
+  waveform = media.load_audio(spec.media_path, start_s=start,
+                              duration_s=min(end - start,
+                                             options.max_audio_seconds))
+  media.check_speech(waveform, spec.media_path,
+                     min_seconds=options.min_seconds - DURATION_TOLERANCE_S)
+  if spec.face_image_path:
+    frame, frame_time = video.read_image(spec.face_image_path), 0.0
+  else:
+    if not has_video:
+      raise face_detector.NoFaceError(f"{spec.media_path}: no video stream")
+    frame_time = (start + end) / 2.0  # The middle frame; WORKSPACE.md.
+    frame = video.read_frame(spec.media_path, frame_time)
+    frame_time -= start
+  box = face_detector.choose_face(models.detector.detect(frame), frame.shape,
+                                  spec.face_centre, options.min_face_pixels)
+  crop = face_detector.crop_face(frame, box, options.crop_margin)
+  fc7 = np.asarray(models.fc7(crop[None]))[0]
+  jpeg = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
+                      [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()
+  serialized = speech_face.encode(
+      waveform=waveform, sample_rate=spectrogram.SAMPLE_RATE, fc7=fc7,
+      clip_id=spec.clip_id, speaker_id=spec.speaker_id, face_jpeg=jpeg,
+      face_box=face_detector.normalized_box(box, frame.shape),
+      frame_time_s=frame_time, source_path=spec.media_path,
+      source_dataset=spec.dataset, start_s=start, end_s=end)
+  return serialized, len(waveform) / float(spectrogram.SAMPLE_RATE)
+
+
+class Progress:
+  """Thread-safe done/total with rate and ETA, logged at most every `every_s`."""
+
+  def __init__(self, total, every_s=10.0, name="clips"):
+    self.total, self.every_s, self.name = total, every_s, name
+    self.done = 0
+    self.start = time.time()
+    self.last = 0.0
+    self._lock = threading.Lock()
+
+  def update(self, n=1):
+    with self._lock:
+      self.done += n
+      now = time.time()
+      if now - self.last < self.every_s and self.done < self.total:
+        return None
+      self.last = now
+      rate = self.done / max(now - self.start, 1e-9)
+      eta = (self.total - self.done) / max(rate, 1e-9)
+      line = (f"{self.name} {self.done}/{self.total} "
+              f"({100.0 * self.done / max(self.total, 1):.1f}%) "
+              f"{rate:.2f}/s ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
+      logging.info(line)
+      return line
+
+
+class PrepareClipDoFn(beam.DoFn):
+  """((split, shard), spec) -> ((split, shard), record); never raises on data."""
+
+  def __init__(self, loader, options, total):
+    self._loader = loader
+    self._options = options
+    self._total = total
+    self._examples = beam.metrics.Metrics.counter("s2f", "examples")
+    self._skips = {}
+
+  def setup(self):
+    self._models = self._loader()
+    self._progress = Progress(self._total)
+
+  def _skip(self, reason):
+    if reason not in self._skips:
+      self._skips[reason] = beam.metrics.Metrics.counter(
+          "s2f", f"skipped_{reason}")
+    self._skips[reason].inc()
+
+  def process(self, element):
+    key, spec = element
+    try:
+      serialized, seconds = prepare_clip(spec, self._models, self._options)
+      self._examples.inc()
+      record = ("example", spec.clip_id, spec.speaker_id, serialized, seconds)
+    except (media.MediaError, face_detector.FaceError) as e:
+      logging.info("skip %s (%s): %s", spec.clip_id, e.reason, e)
+      self._skip(e.reason)
+      record = ("skip", spec.clip_id, spec.speaker_id, e.reason, 0.0)
+    except Exception as e:  # pylint: disable=broad-except
+      logging.exception("skip %s (error): unexpected %r", spec.clip_id, e)
+      self._skip("error")
+      record = ("skip", spec.clip_id, spec.speaker_id, "error", 0.0)
+    self._progress.update()
+    yield key, record
+
+
+class WriteShardDoFn(beam.DoFn):
+  """Writes one shard atomically: temp file, sidecar stats, then rename."""
+
+  def __init__(self, output_dir, num_shards):
+    self._output_dir = output_dir
+    self._num_shards = num_shards
+
+  def process(self, element):
+    (split, index), records = element
+    records = sorted(records, key=lambda r: r[1])
+    path = shard_path(self._output_dir, split, index, self._num_shards[split])
+    examples = [r for r in records if r[0] == "example"]
+    skipped = {}
+    for r in records:
+      if r[0] == "skip":
+        skipped[r[3]] = skipped.get(r[3], 0) + 1
+    stats = {"split": split, "shard": index, "examples": len(examples),
+             "skipped": skipped,
+             "speakers": sorted({r[2] for r in examples}),
+             "audio_seconds": sum(r[4] for r in examples)}
+    temp = f"{path}.tmp-{uuid.uuid4().hex}"
+    with tf.io.TFRecordWriter(temp) as writer:
+      for record in examples:
+        writer.write(record[3])
+    with tf.io.gfile.GFile(stats_path(path) + ".tmp", "w") as f:
+      f.write(json.dumps(stats, indent=1))
+    tf.io.gfile.rename(stats_path(path) + ".tmp", stats_path(path),
+                       overwrite=True)
+    tf.io.gfile.rename(temp, path, overwrite=True)
+    logging.info("wrote %s: %d examples, skipped %s", path, len(examples),
+                 skipped)
+    yield stats
+
+
+def write_summary(output_dir, num_shards, options, pending):
+  """Aggregates every finished shard's sidecar into summary.json."""
+  summary = {"schema_version": speech_face.SCHEMA_VERSION,
+             "options": dataclasses.asdict(options),
+             "clips_processed_this_run": pending, "splits": {},
+             "skipped": {}}
+  for split, count in num_shards.items():
+    examples, seconds, speakers, finished = 0, 0.0, set(), 0
+    for index in range(count):
+      path = stats_path(shard_path(output_dir, split, index, count))
+      if not tf.io.gfile.exists(path):
+        continue
+      finished += 1
+      with tf.io.gfile.GFile(path) as f:
+        stats = json.load(f)
+      examples += stats["examples"]
+      seconds += stats["audio_seconds"]
+      speakers.update(stats["speakers"])
+      for reason, n in stats["skipped"].items():
+        summary["skipped"][reason] = summary["skipped"].get(reason, 0) + n
+    summary["splits"][split] = {
+        "examples": examples, "shards": count, "finished_shards": finished,
+        "speakers": len(speakers), "audio_hours": seconds / 3600.0,
+        "pattern": os.path.join(output_dir, f"{split}-*-of-{count:05d}.tfrecord")}
+  with tf.io.gfile.GFile(os.path.join(output_dir, SUMMARY_FILE), "w") as f:
+    f.write(json.dumps(summary, indent=2, sort_keys=True))
+  return summary
+
+
+def run(specs, options, loader, pipeline_options=None):
+  """Runs the shard job over `specs`; returns the summary dict.
+
+  Args:
+    specs: ClipSpecs from `clip_sources`.
+    options: ShardOptions.
+    loader: zero-argument callable returning ShardModels, called once per
+      worker (tests pass fakes).
+    pipeline_options: beam PipelineOptions (DirectRunner by default).
+  """
+  tf.io.gfile.makedirs(options.output_dir)
+  for stale in tf.io.gfile.glob(os.path.join(options.output_dir, "*.tmp*")):
+    tf.io.gfile.remove(stale)
+  keyed, num_shards = plan(specs, options)
+  pending = [(key, spec) for key, spec in keyed
+             if not is_finished(options.output_dir, key[0], key[1],
+                                num_shards[key[0]])]
+  logging.info("%d clips in %s shards; %d clips in unfinished shards to do",
+               len(keyed), num_shards, len(pending))
+  if pending:
+    with beam.Pipeline(options=pipeline_options) as pipeline:
+      _ = (pipeline
+           | "Clips" >> beam.Create(pending)
+           | "Spread" >> beam.Reshuffle()
+           | "Prepare" >> beam.ParDo(PrepareClipDoFn(loader, options,
+                                                     len(pending)))
+           | "ByShard" >> beam.GroupByKey()
+           | "Write" >> beam.ParDo(WriteShardDoFn(options.output_dir,
+                                                  num_shards)))
+  return write_summary(options.output_dir, num_shards, options, len(pending))

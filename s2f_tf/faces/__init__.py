@@ -1,0 +1,1 @@
+"""Face side: video frames, dlib detection and landmarks, face crops."""
