@@ -27,7 +27,7 @@ setuptools.setup(
         include=["s2f_tf", "s2f_tf.*", "data_prep", "data_prep.*",
                  "tfrecords_schema", "tfrecords_schema.*", "experiments",
                  "experiments.*"]),
-    package_data={"experiments": ["configs/*.json"]},
+    package_data={"experiments": ["configs/*/*.json"]},
     install_requires=requirements(),
     entry_points={"console_scripts": []},
 )

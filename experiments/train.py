@@ -8,18 +8,18 @@
 Every TrainConfig field is also a flag that overrides the config file.
 """
 
-import dataclasses
 import os
 
 from absl import app
 from absl import flags
 
+from s2f_tf import run_config
 from s2f_tf import strategy as strategy_lib
 from s2f_tf import train_config
 from s2f_tf import trainer
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                          "configs")
+                          "configs", "voice_encoder")
 
 flags.DEFINE_string("workdir", None, "Run directory (resumed if it exists).",
                     required=True)
@@ -27,27 +27,16 @@ flags.DEFINE_string("config", os.path.join(CONFIG_DIR, "paper.json"),
                     "JSON config; flags below override its fields.")
 flags.DEFINE_integer("num_cpu_devices", 0,
                      "Split the CPU into this many logical devices (tests).")
-_DEFINE = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer,
-           float: flags.DEFINE_float, str: flags.DEFINE_string}
-for _field in dataclasses.fields(train_config.TrainConfig):
-  _DEFINE[_field.type if isinstance(_field.type, type) else eval(_field.type)](  # pylint: disable=eval-used
-      _field.name, None, f"Override config '{_field.name}'.")
+run_config.define_flags(train_config.TrainConfig)
 FLAGS = flags.FLAGS
-
-
-def config_from_flags():
-  config = train_config.TrainConfig.load(FLAGS.config)
-  overrides = {f.name: FLAGS[f.name].value
-               for f in dataclasses.fields(train_config.TrainConfig)
-               if FLAGS[f.name].value is not None}
-  return config.replace(**overrides)
 
 
 def main(argv):
   del argv
   if FLAGS.num_cpu_devices:
     strategy_lib.split_cpu(FLAGS.num_cpu_devices)
-  trainer.train(config_from_flags(), FLAGS.workdir)
+  trainer.train(run_config.from_flags(train_config.TrainConfig, FLAGS.config),
+                FLAGS.workdir)
 
 
 def run():

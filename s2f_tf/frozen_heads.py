@@ -9,11 +9,10 @@ from absl import logging
 import keras
 import numpy as np
 
+from s2f_tf.models import face_decoder
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights
 
-DECODER_FC_LAYER = "fc1000"  # Name of the face decoder's first layer.
-DECODER_FC_UNITS = 1000  # f_dec: 4096 -> 1000, Sec. 3.2.
 FEATURE_DIM = 4096
 
 
@@ -48,7 +47,7 @@ def load_face_decoder(decoder_path="", seed=0):
         "No face decoder given (--decoder_path): using a RANDOM frozen "
         "Dense(1000) as f_dec. Train one with the face-decoder binary for "
         "meaningful results.")
-    return _frozen_dense(DECODER_FC_UNITS, DECODER_FC_LAYER, seed + 1), None
+    return _frozen_dense(face_decoder.FC_UNITS, face_decoder.FC_LAYER, seed + 1), None
   decoder = keras.models.load_model(decoder_path, compile=False)
   decoder.trainable = False
-  return decoder.get_layer(DECODER_FC_LAYER), decoder
+  return decoder.get_layer(face_decoder.FC_LAYER), decoder

@@ -5,14 +5,14 @@ trainer writes into its workdir as config.json (the workdir is the record).
 """
 
 import dataclasses
-import json
 
+from s2f_tf import run_config
 from s2f_tf.audio import spectrogram
 from s2f_tf.losses import speech2face_loss
 
 
 @dataclasses.dataclass
-class TrainConfig:
+class TrainConfig(run_config.RunConfig):
   """All knobs of one voice-encoder training run."""
 
   train_pattern: str = ""
@@ -48,22 +48,3 @@ class TrainConfig:
   keep_checkpoints: int = 5
   eval_every: int = 5000
   eval_batches: int = 50
-
-  def to_json(self):
-    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
-
-  @classmethod
-  def from_json(cls, text):
-    values = json.loads(text)
-    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-    if unknown:
-      raise ValueError(f"unknown config keys: {sorted(unknown)}")
-    return cls(**values)
-
-  @classmethod
-  def load(cls, path):
-    with open(path, encoding="utf-8") as f:
-      return cls.from_json(f.read())
-
-  def replace(self, **overrides):
-    return dataclasses.replace(self, **overrides)

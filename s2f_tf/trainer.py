@@ -6,9 +6,7 @@ train/ and eval/, and metrics.jsonl with every logged step. Calling `train`
 again with the same workdir resumes from the newest checkpoint.
 """
 
-import json
 import os
-import time
 
 from absl import logging
 import keras
@@ -17,13 +15,10 @@ import tensorflow as tf
 
 from s2f_tf import frozen_heads
 from s2f_tf import input_pipeline
+from s2f_tf import run_record
 from s2f_tf import strategy as strategy_lib
 from s2f_tf.losses import speech2face_loss
 from s2f_tf.models import voice_encoder
-
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.jsonl"
-CHECKPOINT_DIR = "checkpoints"
 
 
 def count_examples(file_pattern):
@@ -41,26 +36,6 @@ def total_steps(config):
   return max(1, int(config.epochs * examples // config.batch_size))
 
 
-def format_duration(seconds):
-  seconds = int(max(seconds, 0))
-  days, rest = divmod(seconds, 86400)
-  text = time.strftime("%H:%M:%S", time.gmtime(rest))
-  return f"{days}d {text}" if days else text
-
-
-def write_config(config, workdir):
-  path = os.path.join(workdir, CONFIG_FILE)
-  text = config.to_json()
-  if tf.io.gfile.exists(path):
-    with tf.io.gfile.GFile(path) as f:
-      if f.read() != text:
-        logging.warning("%s differs from this run's config; the new one is "
-                        "written and the old kept as %s.previous", path, path)
-        tf.io.gfile.copy(path, path + ".previous", overwrite=True)
-  with tf.io.gfile.GFile(path, "w") as f:
-    f.write(text)
-
-
 class Trainer:
   """Builds everything inside the strategy scope and runs the loop."""
 
@@ -68,7 +43,7 @@ class Trainer:
     self.config = config
     self.workdir = workdir
     tf.io.gfile.makedirs(workdir)
-    write_config(config, workdir)
+    run_record.write_config(config.to_json(), workdir)
     keras.utils.set_random_seed(config.seed)
     self.strategy = strategy_lib.get_strategy(config.strategy, config.tpu)
     logging.info("Strategy %s with %d replicas in sync", config.strategy,
@@ -94,14 +69,14 @@ class Trainer:
       self.checkpoint = tf.train.Checkpoint(model=self.model,
                                             optimizer=self.optimizer)
       self.manager = tf.train.CheckpointManager(
-          self.checkpoint, os.path.join(workdir, CHECKPOINT_DIR),
+          self.checkpoint, os.path.join(workdir, run_record.CHECKPOINT_DIR),
           max_to_keep=config.keep_checkpoints)
       if self.manager.latest_checkpoint:
         self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("Resumed from %s at step %d",
                      self.manager.latest_checkpoint, self.step)
-    self.train_writer = tf.summary.create_file_writer(
-        os.path.join(workdir, "train"))
+    self.record = run_record.RunRecord(workdir, config.batch_size)
+    self.train_writer = self.record.writer
     self.eval_writer = tf.summary.create_file_writer(
         os.path.join(workdir, "eval"))
 
@@ -177,26 +152,6 @@ class Trainer:
       tf.summary.image("faces/true_decodedtrue_decodedspeech",
                        tf.concat(panels, axis=2), max_outputs=4)
 
-  def _log(self, losses, steps_done, seconds, total):
-    rate = steps_done / max(seconds, 1e-9)
-    lr = float(self.optimizer.learning_rate.numpy())
-    examples_per_s = rate * self.config.batch_size
-    record = {"step": self.step, "learning_rate": lr,
-              "examples_per_s": examples_per_s,
-              **{f"losses/{k}": float(v) for k, v in losses.items()}}
-    with self.train_writer.as_default(step=self.step):
-      for name, value in record.items():
-        if name != "step":
-          tf.summary.scalar(name, value)
-    with tf.io.gfile.GFile(os.path.join(self.workdir, METRICS_FILE),
-                           "a") as f:
-      f.write(json.dumps(record) + "\n")
-    logging.info("step %d/%d (%.1f%%) %.2f steps/s %.1f ex/s ETA %s "
-                 "loss %.4f lr %.2e", self.step, total,
-                 100.0 * self.step / total, rate, examples_per_s,
-                 format_duration((total - self.step) / max(rate, 1e-9)),
-                 float(losses["total"]), lr)
-
   def train(self):
     """Runs until the configured number of steps; returns the last losses."""
     config = self.config
@@ -208,15 +163,13 @@ class Trainer:
     iterator = iter(self.strategy.experimental_distribute_dataset(train_ds))
     image_batches = iter(train_ds)
     losses = {}
-    window_start, window_steps = time.perf_counter(), 0
     while self.step < total:
       losses = self.train_step(next(iterator))
-      window_steps += 1
+      self.record.step_done()
       step = self.step
       if step % config.log_every == 0 or step == total:
-        self._log(losses, window_steps, time.perf_counter() - window_start,
-                  total)
-        window_start, window_steps = time.perf_counter(), 0
+        self.record.log(step, total, losses,
+                        self.optimizer.learning_rate.numpy())
       if step % config.image_every == 0 or step == total:
         self.write_images(next(image_batches))
       if step % config.checkpoint_every == 0 or step == total:

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import tempfile
 import wave
 
 import numpy as np

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests import shared_data
+from tfrecords_schema import face_decoder_example
 from tfrecords_schema import speech_face
 
 
@@ -54,8 +55,24 @@ class SchemaTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "4096"):
       speech_face.encode(**values)
 
+  def test_face_decoder_round_trip(self):
+    rng = np.random.RandomState(0)
+    fc7, points = rng.rand(4096), rng.uniform(0, 224, (68, 2))
+    jpeg = tf.io.encode_jpeg(tf.fill((224, 224, 3), tf.constant(
+        90, tf.uint8))).numpy()
+    decoded = face_decoder_example.decode(face_decoder_example.encode(
+        fc7=fc7, aligned_jpeg=jpeg, landmarks=points, image_id="img1",
+        augmentation="flip"))
+    self.assertAllClose(decoded["fc7"], fc7)
+    self.assertAllClose(decoded["landmarks"], points)
+    self.assertEqual(decoded["aligned_image"].shape, (224, 224, 3))
+    self.assertEqual(decoded["augmentation"].numpy(), b"flip")
+    with self.assertRaisesRegex(ValueError, "68"):
+      face_decoder_example.encode(fc7=fc7, aligned_jpeg=jpeg,
+                                  landmarks=points[:5], image_id="x")
+
   def test_no_feature_key_outside_the_schema_package(self):
-    keys = speech_face.feature_keys()
+    keys = speech_face.feature_keys() + face_decoder_example.feature_keys()
     offenders = []
     for folder in ("s2f_tf", "data_prep", "experiments", "tests"):
       for root, _, files in os.walk(os.path.join(shared_data.REPO_ROOT,

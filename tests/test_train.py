@@ -1,6 +1,5 @@
 """The real training binary on tiny shards: MirroredStrategy, checkpoints, resume."""
 
-import json
 import os
 import subprocess
 import sys
@@ -8,13 +7,15 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from s2f_tf import run_record
 from s2f_tf import train_config
 from s2f_tf import trainer
 from tests import fake_shards
 from tests import shared_data
 
 BINARY = os.path.join(shared_data.REPO_ROOT, "experiments", "train.py")
-CONFIGS = os.path.join(shared_data.REPO_ROOT, "experiments", "configs")
+CONFIGS = os.path.join(shared_data.REPO_ROOT, "experiments", "configs",
+                       "voice_encoder")
 
 
 def run_binary(*args):
@@ -28,9 +29,7 @@ def run_binary(*args):
   return result.stderr
 
 
-def read_metrics(workdir):
-  with open(os.path.join(workdir, trainer.METRICS_FILE)) as f:
-    return [json.loads(line) for line in f]
+read_metrics = run_record.read_metrics
 
 
 class TrainBinaryTest(tf.test.TestCase):
@@ -54,9 +53,9 @@ class TrainBinaryTest(tf.test.TestCase):
     first = read_metrics(workdir)
     self.assertEqual([m["step"] for m in first], list(range(1, 7)))
     self.assertTrue(tf.train.latest_checkpoint(
-        os.path.join(workdir, trainer.CHECKPOINT_DIR)).endswith("-6"))
+        os.path.join(workdir, run_record.CHECKPOINT_DIR)).endswith("-6"))
     config = train_config.TrainConfig.load(
-        os.path.join(workdir, trainer.CONFIG_FILE))
+        os.path.join(workdir, run_record.CONFIG_FILE))
     self.assertEqual((config.train_steps, config.strategy), (6, "mirrored"))
 
     log = run_binary(*common, "--train_steps", "12")

@@ -49,6 +49,16 @@ class VoiceEncoderTest(tf.test.TestCase):
     self.assertEqual(tuple(layer.output.shape[2:]), (65, 512))
     self.assertEqual(self.model.get_layer("flatten").output.shape[-1], 33280)
 
+  def test_forward_flops_hand_count(self):
+    # (time, freq) after each conv of a 598 x 257 input, then 2*16*Cin*Cout.
+    convs = [(598, 257, 2, 64), (598, 257, 64, 64), (598, 257, 64, 128),
+             (299, 257, 128, 128), (149, 257, 128, 128), (74, 257, 128, 256),
+             (37, 257, 256, 512), (19, 129, 512, 512), (10, 65, 512, 512)]
+    hand = sum(2 * 16 * t * f * cin * cout for t, f, cin, cout in convs)
+    hand += 2 * (33280 * 4096 + 4096 * 4096)
+    self.assertEqual(voice_encoder.forward_flops(), hand)
+    self.assertBetween(hand / 1e9, 200, 215)  # the issue's ~207 GFLOP
+
   def test_no_batch_norm_ablation(self):
     model = voice_encoder.build_voice_encoder(use_batch_norm=False)
     self.assertEqual(model.count_params(), HAND_CONV + HAND_FC)

@@ -24,14 +24,7 @@ flags.DEFINE_integer("steps", 2, "Timed train steps per variant.")
 flags.DEFINE_integer("clips", 64, "Clips for the spectrogram benchmark.")
 FLAGS = flags.FLAGS
 
-# Forward multiply-adds of Table 1 on a 598x257 input, counted per conv layer
-# from its output size (2 FLOPs per MAC); the FC layers are negligible.
-_CONV_MACS = [
-    (598, 257, 2, 64), (598, 257, 64, 64), (598, 257, 64, 128),
-    (299, 257, 128, 128), (149, 257, 128, 128), (74, 257, 128, 256),
-    (37, 257, 256, 512), (19, 129, 512, 512), (10, 65, 512, 512)]
-FORWARD_FLOPS = sum(2 * 16 * t * f * cin * cout for t, f, cin, cout
-                    in _CONV_MACS) + 2 * (33280 * 4096 + 4096 * 4096)
+FORWARD_FLOPS = voice_encoder.forward_flops()
 
 
 def _rate(fn, items, repeats=3):

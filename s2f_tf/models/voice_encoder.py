@@ -67,6 +67,30 @@ TINY_SPEC = tuple(
 SPECS = {"table1": VOICE_ENCODER_SPEC, "tiny": TINY_SPEC}
 
 
+def forward_flops(spec=VOICE_ENCODER_SPEC, frames=598,
+                  num_freq_bins=spectrogram.NUM_FREQ_BINS):
+  """Multiply-add FLOPs (2 per MAC) of one forward pass on a frames x bins input.
+
+  Counts convolutions and FC layers, which are all but ~0.1 % of the work.
+  """
+  time, freq, channels, flops = frames, num_freq_bins, 2, 0
+  for row in spec:
+    if row.kind in ("conv_relu_bn", "conv"):
+      time = -(-time // row.strides[0])  # "same": ceil
+      freq = -(-freq // row.strides[1])
+      kt, kf = row.kernel
+      flops += 2 * time * freq * kt * kf * channels * row.filters
+      channels = row.filters
+    elif row.kind == "pool_time":
+      time //= row.strides[0]  # "valid"
+    elif row.kind == "avgpool_time_relu_bn":
+      time, channels = 1, freq * channels
+    else:
+      flops += 2 * channels * row.filters
+      channels = row.filters
+  return flops
+
+
 def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
                         num_freq_bins=spectrogram.NUM_FREQ_BINS,
                         use_batch_norm=True, name="voice_encoder"):

@@ -1,0 +1,45 @@
+"""Face-decoder data binary: flags -> options -> prepare_decoder_data_lib.run.
+
+  python data_prep/prepare_decoder_data.py --image_dir=/data/faces \
+      --output_dir=/data/decoder --vgg_face_weights=rcmalli_vggface_tf_vgg16.h5
+"""
+
+from absl import app
+from absl import flags
+
+from data_prep import prepare_decoder_data_lib as lib
+from s2f_tf.faces import face_detector
+
+flags.DEFINE_string("image_dir", None, "Folder of face photos.", required=True)
+flags.DEFINE_string("output_dir", None, "Where shards go.", required=True)
+flags.DEFINE_boolean("flips", True, "Add the mirrored face of every photo.")
+flags.DEFINE_enum("detector", "cnn", ["cnn", "hog"], "dlib detector.")
+flags.DEFINE_integer("upsample", face_detector.DEFAULT_UPSAMPLE,
+                     "dlib upsamplings before detection.")
+flags.DEFINE_string("vgg_face_weights", "", "VGG-Face .h5 or .mat (local).")
+flags.DEFINE_boolean("allow_random_vgg_face", False,
+                     "Demo only: random VGG-Face when no weights are given.")
+flags.DEFINE_integer("min_face_pixels", face_detector.MIN_FACE_PIXELS,
+                     "Smaller faces are skipped.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  options = lib.DecoderDataOptions(output_dir=FLAGS.output_dir,
+                                   flips=FLAGS.flips,
+                                   min_face_pixels=FLAGS.min_face_pixels)
+  loader = lambda: lib.load_models(FLAGS.detector, FLAGS.upsample,
+                                   FLAGS.vgg_face_weights,
+                                   FLAGS.allow_random_vgg_face)
+  summary = lib.run(FLAGS.image_dir, options, loader)
+  print(f"Decoder data in {FLAGS.output_dir}: {summary['examples']} examples; "
+        f"skipped {summary['skipped']}")
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,49 @@
+"""tf.data reader of face-decoder shards: aligned face, landmarks, texture target.
+
+The texture target is the aligned face warped from its own landmarks to the
+data set's mean landmarks (Cole et al.: texture in the mean-shape frame); it
+is computed here with the same spline warp the decoder uses.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from s2f_tf.models import face_decoder
+from s2f_tf.models import spline_warp
+from tfrecords_schema import face_decoder_example
+
+
+def parse(example, mean_landmarks):
+  size = face_decoder.IMAGE_SIZE
+  image = tf.ensure_shape(example["aligned_image"], (size, size, 3))
+  image = tf.cast(image, tf.float32) / 255.0
+  mean = tf.constant(np.asarray(mean_landmarks, np.float32))
+  texture = spline_warp.tps_warp(image[None], example["landmarks"][None],
+                                 mean[None])[0]
+  return {"fc7": example["fc7"], "image": image, "texture": texture,
+          "landmarks": example["landmarks"]}
+
+
+def make_dataset(file_pattern, mean_landmarks, batch_size, is_training,
+                 deterministic=False, seed=None, shuffle_buffer=1024,
+                 cache=False):
+  """Batches of {'fc7', 'image', 'texture', 'landmarks'}.
+
+  `cache` keeps parsed examples (textures included, ~1.2 MB each) in memory:
+  for small data sets such as the demo's.
+  """
+  files = sorted(tf.io.gfile.glob(file_pattern))
+  if not files:
+    raise FileNotFoundError(f"no face-decoder shards match {file_pattern!r}")
+  ds = tf.data.TFRecordDataset(files).ignore_errors(log_warning=True)
+  ds = ds.map(face_decoder_example.decode, num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.map(lambda e: parse(e, mean_landmarks),
+              num_parallel_calls=tf.data.AUTOTUNE,
+              deterministic=deterministic or None)
+  if cache:
+    ds = ds.cache()
+  if is_training:
+    ds = ds.repeat()
+    if not deterministic:
+      ds = ds.shuffle(shuffle_buffer, seed=seed)
+  return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,75 @@
+"""dlib 68-point landmarks and the canonical frontal alignment of the face decoder.
+
+Alignment: a similarity transform (rotation, scale, translation) that puts
+the two eye centres and the mouth centre of a face onto fixed positions of a
+224 x 224 frame (`CANONICAL_POINTS`). The face decoder's targets live in
+that frame.
+"""
+
+import cv2
+import numpy as np
+
+from s2f_tf.faces import face_detector
+
+NUM_LANDMARKS = 68  # dlib / iBUG 300-W layout.
+ALIGNED_SIZE = 224
+# (x, y) in the 224 x 224 aligned frame of: the image-left eye centre, the
+# image-right eye centre, the mouth centre. A loose frontal crop with the chin
+# and brows inside; see WORKSPACE.md.
+CANONICAL_POINTS = np.array([[78.0, 96.0], [146.0, 96.0], [112.0, 164.0]],
+                            np.float32)
+# Index of each landmark's mirror image (left/right swap) in the 68 layout.
+FLIP_PERMUTATION = np.array(
+    list(range(16, -1, -1)) +  # jaw
+    list(range(26, 16, -1)) +  # brows
+    [27, 28, 29, 30] + [35, 34, 33, 32, 31] +  # nose
+    [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40] +  # eyes
+    [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] +  # outer lips
+    [64, 63, 62, 61, 60, 67, 66, 65])  # inner lips
+
+
+class LandmarkDetector:
+  """dlib's 68-point shape predictor (`face-recognition-models`)."""
+
+  def __init__(self):
+    import dlib  # pylint: disable=g-import-not-at-top
+    self._dlib = dlib
+    self._predictor = dlib.shape_predictor(face_detector.model_path(
+        "shape_predictor_68_face_landmarks.dat"))
+
+  def __call__(self, rgb, box):
+    """(68, 2) float32 (x, y) landmarks of the face in `box`."""
+    rect = self._dlib.rectangle(int(box.left), int(box.top), int(box.right),
+                                int(box.bottom))
+    shape = self._predictor(np.ascontiguousarray(rgb), rect)
+    return np.array([[p.x, p.y] for p in shape.parts()], np.float32)
+
+
+def anchor_points(landmarks):
+  """Eye centres (image-left, image-right) and mouth centre of 68 landmarks."""
+  return np.stack([landmarks[36:42].mean(0), landmarks[42:48].mean(0),
+                   landmarks[48:68].mean(0)]).astype(np.float32)
+
+
+def alignment_matrix(landmarks, size=ALIGNED_SIZE):
+  """2x3 similarity transform taking the face to the canonical frame."""
+  target = CANONICAL_POINTS * (size / float(ALIGNED_SIZE))
+  matrix, _ = cv2.estimateAffinePartial2D(anchor_points(landmarks), target)
+  return matrix
+
+
+def align(rgb, landmarks, size=ALIGNED_SIZE):
+  """(aligned size x size image, landmarks in the aligned frame)."""
+  matrix = alignment_matrix(landmarks, size)
+  image = cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+  points = landmarks @ matrix[:, :2].T + matrix[:, 2]
+  return image, points.astype(np.float32)
+
+
+def flip(rgb, landmarks):
+  """Mirror image and landmarks (with the left/right index swap)."""
+  width = rgb.shape[1]
+  mirrored = landmarks[FLIP_PERMUTATION].copy()
+  mirrored[:, 0] = width - 1 - mirrored[:, 0]
+  return rgb[:, ::-1].copy(), mirrored

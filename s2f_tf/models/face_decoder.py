@@ -1,0 +1,122 @@
+"""Face decoder after Cole et al., CVPR 2017: identity feature -> canonical face.
+
+feature (4096, VGG-Face fc7)
+  -> fc1000 (linear; the f_dec of Speech2Face's Eq. 1) -> ReLU
+  -> landmarks: FC -> FC(68 x 2) offsets added to the mean shape (pixels)
+  -> texture: FC -> 7 x 7 map -> five stride-2 transposed convs -> 224 x 224 RGB
+     in the mean-landmark frame
+  -> image: the texture warped from the mean to the predicted landmarks by a
+     thin-plate spline (`spline_warp.SplineWarp`).
+
+Sizes are arguments (defaults below) so tests and the demo can train a narrow
+twin on a CPU. `image_model` gives the single-output model that the
+voice-encoder trainer loads frozen.
+"""
+
+import keras
+from keras import layers
+from keras import ops
+import numpy as np
+
+from s2f_tf.faces import landmarks as landmarks_lib
+from s2f_tf.models import spline_warp
+
+FEATURE_DIM = 4096
+FC_LAYER = "fc1000"  # Name of the first layer: Eq. 1's f_dec.
+FC_UNITS = 1000  # f_dec: 4096 -> 1000 (Speech2Face Sec. 3.2).
+IMAGE_SIZE = 224
+SEED_SIZE = 7  # 7 x 2^5 = 224.
+TEXTURE_CHANNELS = (256, 128, 64, 32, 32)  # One per stride-2 transposed conv.
+LANDMARK_HIDDEN = 256
+NUM_LANDMARKS = landmarks_lib.NUM_LANDMARKS
+
+
+@keras.saving.register_keras_serializable(package="s2f")
+class MeanShapeOffset(layers.Layer):
+  """(B, 2N) offsets -> (B, N, 2) landmarks = mean shape + scale x offsets.
+
+  Offsets are predicted in units of the image size (`scale` = 224 px), so the
+  landmark branch's outputs are of order 0.01-0.1 like its activations;
+  predicting raw pixels would need ~200x larger weights.
+  """
+
+  def __init__(self, mean_landmarks, scale=IMAGE_SIZE, **kwargs):
+    super().__init__(**kwargs)
+    self.mean_landmarks = [[float(x), float(y)] for x, y in mean_landmarks]
+    self.scale = float(scale)
+
+  def call(self, offsets):
+    mean = ops.convert_to_tensor(self.mean_landmarks, dtype=offsets.dtype)
+    points = ops.reshape(offsets, (-1, len(self.mean_landmarks), 2))
+    return points * self.scale + mean
+
+  def compute_output_shape(self, input_shape):
+    return (input_shape[0], len(self.mean_landmarks), 2)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(mean_landmarks=self.mean_landmarks, scale=self.scale)
+    return config
+
+
+def build_face_decoder(mean_landmarks, texture_channels=TEXTURE_CHANNELS,
+                       landmark_hidden=LANDMARK_HIDDEN, use_batch_norm=True,
+                       name="face_decoder"):
+  """Builds the decoder.
+
+  Args:
+    mean_landmarks: (68, 2) mean shape (x, y) in the 224 x 224 aligned frame
+      (from the decoder data's summary.json).
+    texture_channels: widths of the five transposed convs.
+    landmark_hidden: width of the landmark branch's hidden FC.
+    use_batch_norm: BN after each transposed conv.
+
+  Returns:
+    keras.Model: (B, 4096) -> {'image', 'texture', 'landmarks'}; images in
+    [0, 1], landmarks in pixels.
+  """
+  mean_landmarks = np.asarray(mean_landmarks, np.float32)
+  if mean_landmarks.shape != (NUM_LANDMARKS, 2):
+    raise ValueError(f"mean_landmarks must be (68, 2), not "
+                     f"{mean_landmarks.shape}")
+  if len(texture_channels) != 5:
+    raise ValueError("five transposed convs take 7 x 7 to 224 x 224")
+  inputs = keras.Input((FEATURE_DIM,), name="feature")
+  shared = layers.Dense(FC_UNITS, name=FC_LAYER)(inputs)
+  hidden = layers.ReLU(name="fc1000_relu")(shared)
+
+  x = layers.Dense(landmark_hidden, activation="relu",
+                   name="landmark_fc")(hidden)
+  offsets = layers.Dense(2 * NUM_LANDMARKS, kernel_initializer="zeros",
+                         name="landmark_offsets")(x)
+  points = MeanShapeOffset(mean_landmarks, name="landmarks")(offsets)
+
+  x = layers.Dense(SEED_SIZE * SEED_SIZE * texture_channels[0],
+                   activation="relu", name="texture_fc")(hidden)
+  x = layers.Reshape((SEED_SIZE, SEED_SIZE, texture_channels[0]),
+                     name="texture_seed")(x)
+  for index, width in enumerate(texture_channels, start=1):
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same",
+                               activation="relu", name=f"deconv{index}")(x)
+    if use_batch_norm:
+      x = layers.BatchNormalization(name=f"deconv{index}_bn")(x)
+  texture = layers.Conv2D(3, 3, padding="same", activation="sigmoid",
+                          name="texture")(x)
+  image = spline_warp.SplineWarp(mean_landmarks, name="image")(texture,
+                                                                points)
+  return keras.Model(inputs, {"image": image, "texture": texture,
+                              "landmarks": points}, name=name)
+
+
+def image_model(decoder):
+  """The single-output (B, 4096) -> (B, 224, 224, 3) model used frozen by the
+  voice-encoder trainer (its `fc1000` layer is Eq. 1's f_dec)."""
+  return keras.Model(decoder.input, decoder.output["image"],
+                     name="face_decoder_image")
+
+
+def first_layer_model(decoder):
+  """`fc1000` alone, as a (B, 4096) -> (B, 1000) model."""
+  inputs = keras.Input((FEATURE_DIM,), name="feature")
+  layer = decoder.get_layer(FC_LAYER)
+  return keras.Model(inputs, layer(inputs), name="face_decoder_fc1000")

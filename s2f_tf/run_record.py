@@ -1,0 +1,78 @@
+"""The record a training run keeps in its workdir: config, metrics, progress.
+
+Both trainers (voice encoder, face decoder) write config.json once per
+invocation, append every logged step to metrics.jsonl, mirror the scalars to
+TensorBoard and print a progress line with rate and ETA.
+"""
+
+import json
+import os
+import time
+
+from absl import logging
+import tensorflow as tf
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_DIR = "checkpoints"
+
+
+def format_duration(seconds):
+  seconds = int(max(seconds, 0))
+  days, rest = divmod(seconds, 86400)
+  text = time.strftime("%H:%M:%S", time.gmtime(rest))
+  return f"{days}d {text}" if days else text
+
+
+def write_config(config_json, workdir):
+  """Writes config.json; a differing earlier one is kept as .previous."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if tf.io.gfile.exists(path):
+    with tf.io.gfile.GFile(path) as f:
+      if f.read() != config_json:
+        logging.warning("%s differs from this run's config; the new one is "
+                        "written and the old kept as %s.previous", path, path)
+        tf.io.gfile.copy(path, path + ".previous", overwrite=True)
+  with tf.io.gfile.GFile(path, "w") as f:
+    f.write(config_json)
+
+
+def read_metrics(workdir):
+  with tf.io.gfile.GFile(os.path.join(workdir, METRICS_FILE)) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+class RunRecord:
+  """Scalars to TensorBoard + metrics.jsonl, and the progress line."""
+
+  def __init__(self, workdir, batch_size):
+    self.workdir = workdir
+    self.batch_size = batch_size
+    self.writer = tf.summary.create_file_writer(os.path.join(workdir, "train"))
+    self._window_start = time.perf_counter()
+    self._window_steps = 0
+
+  def step_done(self):
+    self._window_steps += 1
+
+  def log(self, step, total, losses, learning_rate):
+    """Writes losses/<name>, learning_rate, examples_per_s; prints progress."""
+    seconds = time.perf_counter() - self._window_start
+    rate = self._window_steps / max(seconds, 1e-9)
+    record = {"step": step, "learning_rate": float(learning_rate),
+              "examples_per_s": rate * self.batch_size,
+              **{f"losses/{k}": float(v) for k, v in losses.items()}}
+    with self.writer.as_default(step=step):
+      for name, value in record.items():
+        if name != "step":
+          tf.summary.scalar(name, value)
+    with tf.io.gfile.GFile(os.path.join(self.workdir, METRICS_FILE),
+                           "a") as f:
+      f.write(json.dumps(record) + "\n")
+    logging.info("step %d/%d (%.1f%%) %.2f steps/s %.1f ex/s ETA %s "
+                 "loss %.4f lr %.2e", step, total, 100.0 * step / total, rate,
+                 record["examples_per_s"],
+                 format_duration((total - step) / max(rate, 1e-9)),
+                 float(losses["total"]), learning_rate)
+    self._window_start, self._window_steps = time.perf_counter(), 0
+    return record

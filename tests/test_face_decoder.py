@@ -1,0 +1,173 @@
+"""Face decoder: data prep on real photos, a short CPU training run, export."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from data_prep import prepare_decoder_data_lib as lib
+from s2f_tf import face_decoder_trainer
+from s2f_tf import frozen_heads
+from s2f_tf import run_record
+from s2f_tf.faces import face_detector
+from s2f_tf.faces import landmarks as landmarks_lib
+from s2f_tf.models import face_decoder
+from tests import media_factory
+from tests import shared_data
+
+BINARY = os.path.join(shared_data.REPO_ROOT, "experiments",
+                      "train_face_decoder.py")
+TINY = os.path.join(shared_data.REPO_ROOT, "experiments", "configs",
+                    "face_decoder", "tiny.json")
+REAL_FACES = ("img1.jpg", "img10.jpg", "img12.jpg", "img14.jpg", "img16.jpg",
+              "img2.jpg")
+
+
+def fake_fc7(crops):
+  """Stand-in for VGG-Face (no weights here): per-crop colour statistics."""
+  crops = crops.astype(np.float64)
+  stats = np.concatenate([crops.mean(axis=(1, 2)), crops.std(axis=(1, 2)),
+                          crops[:, 64:160, 64:160].mean(axis=(1, 2))], -1)
+  return np.tile(stats / 64.0, (1, 4096 // 9 + 1))[:, :4096].astype(
+      np.float32)
+
+
+def fake_loader():
+  return lib.DecoderDataModels(face_detector.FaceDetector("cnn"),
+                               landmarks_lib.LandmarkDetector(), fake_fc7)
+
+
+def build_image_folder(root):
+  """Real face photos (shared data, else the astronaut) + two bad images."""
+  folder = os.path.join(root, "photos")
+  os.makedirs(folder)
+  good = 0
+  if os.path.isdir(shared_data.FACES_DIR):
+    for name in REAL_FACES:
+      shutil.copy(os.path.join(shared_data.FACES_DIR, name), folder)
+      good += 1
+    shutil.copy(os.path.join(shared_data.FACES_DIR, "couple.jpg"),
+                os.path.join(folder, "several.jpg"))
+  else:
+    for i, side in enumerate((720, 640, 600)):
+      media_factory.write_png(os.path.join(folder, f"astronaut{i}.png"),
+                              media_factory.astronaut(side))
+      good += 1
+    media_factory.write_png(os.path.join(folder, "several.png"),
+                            media_factory.two_faces())
+  media_factory.write_png(os.path.join(folder, "noface.png"),
+                          media_factory.no_face_image())
+  return folder, good
+
+
+def run_binary(*args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+             PYTHONPATH=shared_data.REPO_ROOT)
+  result = subprocess.run([sys.executable, BINARY, *args], env=env,
+                          capture_output=True, text=True, timeout=900,
+                          check=False)
+  if result.returncode != 0:
+    raise AssertionError(f"binary failed:\n{result.stderr[-4000:]}")
+  return result.stderr
+
+
+class FaceDecoderTest(tf.test.TestCase):
+
+  def test_prep_train_export_resume(self):
+    root = self.create_tempdir().full_path
+    folder, good = build_image_folder(root)
+    data = os.path.join(root, "data")
+    summary = lib.run(folder, lib.DecoderDataOptions(output_dir=data),
+                      fake_loader)
+    self.assertEqual(summary["examples"], 2 * good)  # each photo + its flip
+    self.assertEqual(summary["skipped"], {"no_face": 1, "several_faces": 1})
+    mean = np.asarray(summary["mean_landmarks"])
+    self.assertEqual(mean.shape, (68, 2))
+    # Aligned frame: eye and mouth centres of the mean shape near the template.
+    self.assertAllClose(landmarks_lib.anchor_points(mean),
+                        landmarks_lib.CANONICAL_POINTS, atol=4.0)
+
+    workdir = os.path.join(root, "run")
+    common = ["--config", TINY, "--workdir", workdir, "--data_dir", data,
+              "--deterministic"]
+    run_binary(*common, "--train_steps", "60", "--log_every", "1")
+    metrics = run_record.read_metrics(workdir)
+    self.assertEqual([m["step"] for m in metrics], list(range(1, 61)))
+    for name in ("losses/landmark_mse", "losses/texture_l1"):
+      values = np.array([m[name] for m in metrics])
+      self.assertTrue(np.all(np.isfinite(values)))
+      # Windows of 6 steps cover every batch of the cycling tiny data set.
+      self.assertLess(values[-6:].mean(), 0.8 * values[:6].mean(), name)
+    tags = set()
+    for path in tf.io.gfile.glob(os.path.join(workdir, "train", "events.*")):
+      for event in tf.compat.v1.train.summary_iterator(path):
+        tags.update(v.tag for v in event.summary.value)
+    self.assertIn("faces/target_texturetarget_texture_decoded", tags)
+
+    exported = os.path.join(workdir, face_decoder_trainer.EXPORT_DIR,
+                            face_decoder_trainer.DECODER_FILE)
+    image_model = keras.models.load_model(exported)
+    features = np.random.RandomState(0).rand(2, 4096).astype(np.float32)
+    image = np.asarray(image_model(features))
+    self.assertEqual(image.shape, (2, 224, 224, 3))
+    self.assertBetween(float(image.min()), 0.0, 1.0)
+    fc, decoder = frozen_heads.load_face_decoder(exported)
+    first = keras.models.load_model(os.path.join(
+        workdir, face_decoder_trainer.EXPORT_DIR,
+        face_decoder_trainer.FIRST_LAYER_FILE))
+    self.assertAllClose(first(features), fc(features), atol=1e-5)
+    self.assertEqual(fc.kernel.shape, (4096, 1000))
+    self.assertEqual(decoder.trainable_variables, [])
+
+    log = run_binary(*common, "--train_steps", "65", "--log_every", "5")
+    self.assertIn("Resumed from", log)
+    self.assertEqual([m["step"] for m in run_record.read_metrics(workdir)][
+        -2:], [60, 65])
+
+  def test_decoder_shapes_and_mean_start(self):
+    mean = np.random.RandomState(0).uniform(40, 180, (68, 2))
+    model = face_decoder.build_face_decoder(
+        mean, texture_channels=(8, 8, 8, 4, 4), landmark_hidden=8)
+    out = model(np.random.rand(3, 4096).astype(np.float32))
+    self.assertEqual(out["image"].shape, (3, 224, 224, 3))
+    self.assertEqual(out["texture"].shape, (3, 224, 224, 3))
+    # Zero-initialised offsets: an untrained decoder predicts the mean shape,
+    # so the warp is the identity and image == texture.
+    self.assertAllClose(out["landmarks"], np.repeat(mean[None], 3, 0),
+                        atol=1e-4)
+    self.assertAllClose(out["image"], out["texture"], atol=1e-3)
+    self.assertEqual(model.get_layer("fc1000").kernel.shape, (4096, 1000))
+
+  def test_full_size_parameter_count(self):
+    mean = np.zeros((68, 2))
+    model = face_decoder.build_face_decoder(mean + 100.0)
+    dense = lambda i, o: i * o + o
+    deconv = lambda i, o: 16 * i * o + o
+    widths = (256,) + face_decoder.TEXTURE_CHANNELS
+    hand = (dense(4096, 1000) + dense(1000, 256) + dense(256, 136) +
+            dense(1000, 7 * 7 * 256) +
+            sum(deconv(widths[i], widths[i + 1]) + 4 * widths[i + 1]
+                for i in range(5)) + (9 * 32 * 3 + 3))
+    self.assertEqual(model.count_params(), hand)
+
+  def test_bad_images_are_counted_skips(self):
+    root = self.create_tempdir().full_path
+    folder = os.path.join(root, "photos")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "corrupt.jpg"), "wb") as f:
+      f.write(b"not a jpeg")
+    media_factory.write_png(os.path.join(folder, "noface.png"),
+                            media_factory.no_face_image())
+    summary = lib.run(folder, lib.DecoderDataOptions(
+        output_dir=os.path.join(root, "out")), fake_loader)
+    self.assertEqual(summary["examples"], 0)
+    self.assertEqual(summary["skipped"], {"unreadable_media": 1,
+                                          "no_face": 1})
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,83 @@
+"""Face-decoder training examples: input fc7 + aligned face + its 68 landmarks.
+
+The texture target (the aligned face warped to the mean landmarks) is not
+stored: it depends on the data set's mean shape, so the decoder's input
+pipeline computes it. Version history: 1 = first release.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+SCHEMA_VERSION = 1
+NUM_LANDMARKS = 68
+FC7_DIM = 4096
+
+_VERSION = "meta/schema_version"
+_FC7 = "decoder/input_fc7"
+_ALIGNED_JPEG = "decoder/aligned_face_jpeg"
+_LANDMARKS = "decoder/landmarks_xy"
+_IMAGE_ID = "decoder/image_id"
+_AUGMENTATION = "decoder/augmentation"
+_SOURCE_PATH = "source/path"
+
+FEATURE_SPEC = {
+    _VERSION: tf.io.FixedLenFeature([], tf.int64),
+    _FC7: tf.io.FixedLenFeature([FC7_DIM], tf.float32),
+    _ALIGNED_JPEG: tf.io.FixedLenFeature([], tf.string),
+    _LANDMARKS: tf.io.FixedLenFeature([NUM_LANDMARKS * 2], tf.float32),
+    _IMAGE_ID: tf.io.FixedLenFeature([], tf.string),
+    _AUGMENTATION: tf.io.FixedLenFeature([], tf.string, default_value=b""),
+    _SOURCE_PATH: tf.io.FixedLenFeature([], tf.string, default_value=b""),
+}
+
+
+def _bytes(value):
+  if isinstance(value, str):
+    value = value.encode("utf-8")
+  return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+
+def _floats(values):
+  return tf.train.Feature(float_list=tf.train.FloatList(
+      value=np.asarray(values, np.float32).reshape(-1).tolist()))
+
+
+def encode(*, fc7, aligned_jpeg, landmarks, image_id, augmentation="",
+           source_path=""):
+  """Serialises one example; landmarks are (68, 2) (x, y) aligned pixels."""
+  fc7 = np.asarray(fc7, np.float32).reshape(-1)
+  landmarks = np.asarray(landmarks, np.float32)
+  if fc7.shape != (FC7_DIM,):
+    raise ValueError(f"fc7 must have {FC7_DIM} values, got {fc7.shape}")
+  if landmarks.shape != (NUM_LANDMARKS, 2):
+    raise ValueError(f"landmarks must be (68, 2), got {landmarks.shape}")
+  feature = {
+      _VERSION: tf.train.Feature(int64_list=tf.train.Int64List(
+          value=[SCHEMA_VERSION])),
+      _FC7: _floats(fc7),
+      _ALIGNED_JPEG: _bytes(aligned_jpeg),
+      _LANDMARKS: _floats(landmarks),
+      _IMAGE_ID: _bytes(image_id),
+      _AUGMENTATION: _bytes(augmentation),
+      _SOURCE_PATH: _bytes(source_path),
+  }
+  return tf.train.Example(features=tf.train.Features(
+      feature=feature)).SerializeToString()
+
+
+def decode(serialized):
+  """Parses one example: fc7, aligned_image (uint8), landmarks (68, 2), ids."""
+  parsed = tf.io.parse_single_example(serialized, FEATURE_SPEC)
+  return {
+      "schema_version": parsed[_VERSION],
+      "fc7": parsed[_FC7],
+      "aligned_image": tf.io.decode_jpeg(parsed[_ALIGNED_JPEG], channels=3),
+      "landmarks": tf.reshape(parsed[_LANDMARKS], (NUM_LANDMARKS, 2)),
+      "image_id": parsed[_IMAGE_ID],
+      "augmentation": parsed[_AUGMENTATION],
+      "source_path": parsed[_SOURCE_PATH],
+  }
+
+
+def feature_keys():
+  return tuple(FEATURE_SPEC)
