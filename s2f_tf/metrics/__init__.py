@@ -1,0 +1,1 @@
+"""Evaluation metrics of Sec. 5: feature similarity, retrieval, attributes, craniofacial."""

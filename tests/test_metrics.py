@@ -1,0 +1,146 @@
+"""Evaluation metrics against hand derivations and independent computations."""
+
+import numpy as np
+import scipy.spatial.distance
+import tensorflow as tf
+
+from s2f_tf.metrics import attributes
+from s2f_tf.metrics import craniofacial
+from s2f_tf.metrics import feature_similarity
+from s2f_tf.metrics import retrieval
+
+
+class FeatureSimilarityTest(tf.test.TestCase):
+
+  def test_hand_values(self):
+    predicted = np.array([[1.0, 0.0], [1.0, 0.0], [2.0, 0.0], [1.0, 0.0]])
+    true = np.array([[1.0, 0.0], [0.0, 3.0], [1.0, 1.0], [-1.0, 0.0]])
+    terms = feature_similarity.pairwise_terms(predicted, true)
+    self.assertAllClose(terms["angle_deg"], [0.0, 90.0, 45.0, 180.0])
+    self.assertAllClose(terms["l2"], [0.0, np.sqrt(2), np.sqrt(2 - np.sqrt(2)),
+                                      2.0])
+    self.assertAllClose(terms["l1"], [0.0, 2.0, 1.0, 2.0])
+    raw = feature_similarity.pairwise_terms(predicted, true, normalize=False)
+    self.assertAllClose(raw["l1"], [0.0, 4.0, 2.0, 2.0])
+
+  def test_identical_features_give_zero(self):
+    x = np.random.RandomState(0).rand(50, 4096)
+    row = feature_similarity.feature_similarity(x, x, num_pairs=20)
+    self.assertEqual(row["pairs"], 20)
+    self.assertAllClose(row["angle_deg"], (0.0, 0.0), atol=1e-4)
+    self.assertAllClose(row["l2"], (0.0, 0.0), atol=1e-6)
+
+
+class RetrievalTest(tf.test.TestCase):
+
+  def test_identical_features_recall_100(self):
+    x = np.random.RandomState(0).randn(200, 64)
+    table = retrieval.table3(x, x, database_size=100)
+    for metric in retrieval.METRICS:
+      self.assertEqual(table[metric][1], 100.0)
+    self.assertEqual(table["chance"], {1: 1.0, 2: 2.0, 5: 5.0, 10: 10.0})
+
+  def test_unrelated_queries_give_chance(self):
+    rng = np.random.RandomState(1)
+    queries, database = rng.randn(2000, 16), rng.randn(2000, 16)
+    table = retrieval.table3(queries, database, database_size=2000,
+                             metrics=("cosine", "l2"))
+    for metric in ("cosine", "l2"):
+      for k in (5, 10):  # chance: 0.25 % and 0.5 %; binomial sd ~0.1-0.16 %
+        self.assertAllClose(table[metric][k], table["chance"][k], atol=0.5)
+
+  def test_ranks_match_scipy_brute_force(self):
+    rng = np.random.RandomState(2)
+    queries, database = rng.randn(30, 12), rng.randn(40, 12)
+    truth = rng.randint(0, 40, 30)
+    for metric, scipy_name in (("l2", "euclidean"), ("l1", "cityblock"),
+                               ("cosine", "cosine")):
+      d = scipy.spatial.distance.cdist(queries, database, scipy_name)
+      expected = [(row < row[t]).sum() for row, t in zip(d, truth)]
+      for chunk in (None, 1, 7):
+        self.assertAllEqual(retrieval.ranks(queries, database, truth, metric,
+                                            chunk), expected)
+
+  def test_recall_hand_values(self):
+    self.assertEqual(retrieval.recall_at_k([0, 1, 4, 9, 20], (1, 2, 5, 10)),
+                     {1: 20.0, 2: 40.0, 5: 60.0, 10: 80.0})
+
+  def test_top_k(self):
+    database = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.1], [-1.0, 0.0]])
+    self.assertAllEqual(retrieval.top_k([1.0, 0.0], database, 2), [1, 2])
+
+
+class FakeClassifier:
+  """Reads the attribute off the image's mean brightness."""
+
+  def classify(self, images):
+    means = [float(np.mean(i)) for i in images]
+    return {"gender": ["female" if m > 127 else "male" for m in means]}
+
+
+class AttributesTest(tf.test.TestCase):
+
+  def test_confusion_and_agreement_hand_values(self):
+    counts = attributes.confusion_matrix(
+        ["male", "male", "male", "female"], ["male", "female", "male",
+                                             "female"],
+        attributes.GENDER_CLASSES)
+    self.assertAllEqual(counts, [[2, 1], [0, 1]])
+    self.assertAllClose(attributes.row_normalize(counts),
+                        [[2 / 3, 1 / 3], [0, 1]])
+    self.assertAllClose(attributes.row_normalize([[0, 0], [1, 1]]),
+                        [[0, 0], [0.5, 0.5]])
+
+  def test_attribute_agreement_with_fake_classifier(self):
+    dark, bright = np.zeros((8, 8, 3)), np.full((8, 8, 3), 255.0)
+    true = [dark, dark, bright, bright]
+    reconstructed = [dark, bright, bright, bright]
+    result = attributes.attribute_agreement(FakeClassifier(), true,
+                                            reconstructed)["gender"]
+    self.assertEqual(result["agreement"], 0.75)
+    self.assertAllClose(result["confusion"], [[0.5, 0.5], [0.0, 1.0]])
+    self.assertEqual(result["true_distribution"], {"male": 2, "female": 2})
+
+  def test_missing_models_name_the_download(self):
+    with self.assertRaises(FileNotFoundError) as ctx:
+      attributes.OpenCvAttributeClassifier("/nonexistent")
+    self.assertIn("age_net.caffemodel", str(ctx.exception))
+
+
+def face_points(nose_width, nose_height, seed=0):
+  """68 landmarks with the nose points placed by hand."""
+  points = np.random.RandomState(seed).uniform(50, 150, (68, 2))
+  points[27] = (112.0, 100.0)  # nasion
+  points[33] = (112.0, 100.0 + nose_height)  # subnasale
+  points[31] = (112.0 - nose_width / 2, 100.0 + nose_height)  # alare left
+  points[35] = (112.0 + nose_width / 2, 100.0 + nose_height)  # alare right
+  points[32] = points[31]
+  points[34] = points[35]
+  return points
+
+
+class CraniofacialTest(tf.test.TestCase):
+
+  def test_nose_measures_hand_values(self):
+    m = craniofacial.measures(face_points(30.0, 40.0))
+    self.assertAllClose(m["nose_width"], 30.0)
+    self.assertAllClose(m["nose_height"], 40.0)
+    self.assertAllClose(m["nasal_index"], 75.0)
+    # Triangle n-al-al: base 30, height 40.
+    self.assertAllClose(m["nose_area"], 600.0)
+    self.assertLen(m, len(craniofacial.MEASURES))
+
+  def test_correlations_perfect_and_random(self):
+    rng = np.random.RandomState(3)
+    widths, heights = rng.uniform(20, 40, 500), rng.uniform(30, 50, 500)
+    f2f = np.stack([face_points(w, h, i) for i, (w, h) in
+                    enumerate(zip(widths, heights))])
+    s2f = f2f.copy()
+    result = craniofacial.correlations(f2f, s2f)
+    self.assertAllClose(result["nose_width"]["r"], 1.0)
+    self.assertLess(result["nose_width"]["p"], 1e-10)
+    self.assertLess(abs(result["nose_width"]["random_r"]), 0.15)
+
+
+if __name__ == "__main__":
+  tf.test.main()
