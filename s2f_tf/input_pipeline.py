@@ -26,7 +26,7 @@ def decode_face_jpeg(jpeg):
 
 
 def parse(example, is_training, segment_seconds=spectrogram.CLIP_SECONDS,
-          with_images=False):
+          with_images=False, with_ids=False):
   """A decoded example -> model inputs and targets.
 
   Training and evaluation read the same segment: the first `segment_seconds`
@@ -44,13 +44,16 @@ def parse(example, is_training, segment_seconds=spectrogram.CLIP_SECONDS,
   }
   if with_images:
     features["face_image"] = decode_face_jpeg(example["face_jpeg"])
+  if with_ids:
+    features["clip_id"] = example["clip_id"]
+    features["speaker_id"] = example["speaker_id"]
   return features
 
 
 def make_dataset(file_pattern, batch_size, is_training,
                  segment_seconds=spectrogram.CLIP_SECONDS, shuffle_buffer=4096,
                  deterministic=False, seed=None, repeat=None,
-                 with_images=False):
+                 with_images=False, with_ids=False, drop_remainder=True):
   """Builds the batched dataset of one split.
 
   Args:
@@ -63,6 +66,9 @@ def make_dataset(file_pattern, batch_size, is_training,
     seed: shuffle seed.
     repeat: override the repeat (True/False); default: repeat when training.
     with_images: also yield the 224x224 face crops.
+    with_ids: also yield 'clip_id' and 'speaker_id' strings.
+    drop_remainder: drop the last partial batch (training); evaluation keeps
+      it to see every example.
   """
   patterns = [file_pattern] if isinstance(file_pattern, str) else file_pattern
   files = tf.io.gfile.glob(patterns[0]) if len(patterns) == 1 else [
@@ -86,8 +92,9 @@ def make_dataset(file_pattern, batch_size, is_training,
     ds = ds.shuffle(shuffle_buffer, seed=seed)
   ds = ds.map(speech_face.decode, num_parallel_calls=tf.data.AUTOTUNE,
               deterministic=deterministic or None)
-  ds = ds.map(lambda e: parse(e, is_training, segment_seconds, with_images),
+  ds = ds.map(lambda e: parse(e, is_training, segment_seconds, with_images,
+                              with_ids),
               num_parallel_calls=tf.data.AUTOTUNE,
               deterministic=deterministic or None)
-  ds = ds.batch(batch_size, drop_remainder=True)
+  ds = ds.batch(batch_size, drop_remainder=drop_remainder)
   return ds.prefetch(tf.data.AUTOTUNE)

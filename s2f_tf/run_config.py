@@ -47,8 +47,8 @@ def define_flags(config_class, flag_values=flags.FLAGS):
 
 
 def from_flags(config_class, path, flag_values=flags.FLAGS):
-  """`config_class` loaded from `path` with every set flag applied."""
-  config = config_class.load(path)
+  """`config_class` loaded from `path` ("" = defaults) with set flags applied."""
+  config = config_class.load(path) if path else config_class()
   overrides = {f.name: flag_values[f.name].value
                for f in dataclasses.fields(config_class)
                if flag_values[f.name].value is not None}

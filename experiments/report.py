@@ -1,0 +1,213 @@
+"""Self-contained HTML report of an evaluation: tables beside the paper's, plots.
+
+Every figure is a matplotlib PNG embedded as base64, so report.html is one
+file that opens anywhere offline.
+"""
+
+import base64
+import html
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from experiments import paper_numbers  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+NOTICE = (
+    "Speech2Face reconstructions are average-looking faces correlated with "
+    "the voice (age, gender, ethnicity trends). They are not the speaker's "
+    "face and must never be used to identify anyone (Oh et al., Sec. 2). "
+    "Check the data set balance below: a model reflects whom it was trained "
+    "on.")
+
+
+def _png(fig):
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+  plt.close(fig)
+  return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _image_grid(rows, titles):
+  fig, axes = plt.subplots(len(rows), len(rows[0]),
+                           figsize=(1.6 * len(rows[0]), 1.7 * len(rows)),
+                           squeeze=False)
+  for r, row in enumerate(rows):
+    for c, image in enumerate(row):
+      axes[r][c].imshow(image)
+      axes[r][c].axis("off")
+      if r == 0 and c < len(titles):
+        axes[r][c].set_title(titles[c], fontsize=8)
+  return _png(fig)
+
+
+def examples_figure(faces, f2f, s2f):
+  """Rows: true face, decoder(true fc7) = F2F, decoder(speech) = S2F."""
+  rows = [list(faces), list(f2f), list(s2f)]
+  fig = _image_grid(rows, [])
+  return fig
+
+
+def retrieval_figure(queries, top_indices, faces, true_indices):
+  """Each row: the S2F reconstruction, then its top-5 retrieved true faces."""
+  rows = []
+  for query, top, truth in zip(queries, top_indices, true_indices):
+    row = [query]
+    for index in top:
+      face = faces[index].copy()
+      if index == truth:  # frame the true face in green
+        face[:6], face[-6:], face[:, :6], face[:, -6:] = (0, 200, 0), (
+            0, 200, 0), (0, 200, 0), (0, 200, 0)
+      row.append(face)
+    rows.append(row)
+  return _image_grid(rows, ["S2F query", "1", "2", "3", "4", "5"])
+
+
+def confusion_figure(attribute_results):
+  fig, axes = plt.subplots(1, len(attribute_results),
+                           figsize=(4.2 * len(attribute_results), 3.8),
+                           squeeze=False)
+  for ax, (name, result) in zip(axes[0], attribute_results.items()):
+    matrix = np.asarray(result["confusion"])
+    ax.imshow(matrix, vmin=0, vmax=1, cmap="Blues")
+    ax.set_xticks(range(len(result["classes"])))
+    ax.set_xticklabels(result["classes"], rotation=60, fontsize=7)
+    ax.set_yticks(range(len(result["classes"])))
+    ax.set_yticklabels(result["classes"], fontsize=7)
+    ax.set_xlabel("S2F reconstruction")
+    ax.set_ylabel("true face")
+    ax.set_title(f"{name}: agreement {100 * result['agreement']:.1f} %")
+    for (i, j), value in np.ndenumerate(matrix):
+      ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
+  return _png(fig)
+
+
+def balance_figure(balance):
+  fig, axes = plt.subplots(1, len(balance), figsize=(4.2 * len(balance), 3),
+                           squeeze=False)
+  for ax, (name, counts) in zip(axes[0], balance.items()):
+    ax.bar(range(len(counts)), list(counts.values()), color="#4477aa")
+    ax.set_xticks(range(len(counts)))
+    ax.set_xticklabels(list(counts), rotation=60, fontsize=7)
+    ax.set_title(f"test set by {name}")
+  return _png(fig)
+
+
+def tsne_figure(features, labels, seed=0):
+  """t-SNE of predicted features, coloured by speaker (or attribute)."""
+  from sklearn.manifold import TSNE  # pylint: disable=g-import-not-at-top
+  features = np.asarray(features, np.float64)
+  perplexity = max(2.0, min(30.0, (len(features) - 1) / 3.0))
+  embedded = TSNE(2, perplexity=perplexity, init="pca", random_state=seed
+                  ).fit_transform(features)
+  names = sorted(set(labels))
+  colours = [names.index(label) for label in labels]
+  fig, ax = plt.subplots(figsize=(5, 4.5))
+  ax.scatter(embedded[:, 0], embedded[:, 1], c=colours, cmap="tab20", s=12)
+  ax.set_title(f"t-SNE of {len(features)} predicted features "
+               f"({len(names)} speakers)")
+  ax.set_xticks([])
+  ax.set_yticks([])
+  return _png(fig)
+
+
+def _pm(value):
+  return f"{value[0]:.2f} &plusmn; {value[1]:.2f}"
+
+
+def _table(header, rows):
+  head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+  body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+                 for row in rows)
+  return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _recall(row, k):
+  return row.get(k, row.get(str(k)))
+
+
+def render(results, figures):
+  """The report page as one HTML string."""
+  parts = [f"<h1>s2f evaluation</h1><p class='notice'>{html.escape(NOTICE)}"
+           "</p>",
+           f"<p>{results['examples']} test clips of {results['speakers']} "
+           "speakers.</p>", "<h2>Feature similarity (Table 2)</h2>"]
+  rows = []
+  for segment, row in results["table2"].items():
+    paper = paper_numbers.TABLE2.get(segment)
+    rows.append([f"s2f {segment}", _pm(row["angle_deg"]), _pm(row["l2"]),
+                 _pm(row["l1"]), row["pairs"]])
+    if paper:
+      rows.append([f"paper {segment}", _pm(paper["angle_deg"]),
+                   _pm(paper["l2"]), _pm(paper["l1"]), 5000])
+  parts.append(_table(["", "angle (deg)", "L2", "L1", "pairs"], rows))
+  parts.append("<p>L2 and L1 on L2-normalised features (the paper's "
+               "normalisation is not stated; see WORKSPACE.md).</p>")
+  parts.append("<h2>S2F &rarr; face retrieval (Table 3), recall@K %</h2>")
+  rows = []
+  for segment, table in results["table3"].items():
+    for metric in ("cosine", "l2", "l1"):
+      rows.append([f"s2f {segment} {metric}"] + [
+          f"{_recall(table[metric], k):.2f}" for k in (1, 2, 5, 10)])
+      paper = paper_numbers.TABLE3.get(segment, {}).get(metric)
+      if paper:
+        rows.append([f"paper {segment} {metric}"] + [
+            f"{paper[k]:.2f}" for k in (1, 2, 5, 10)])
+    rows.append([f"chance (database {table['database_size']})"] + [
+        f"{_recall(table['chance'], k):.2f}" for k in (1, 2, 5, 10)])
+  parts.append(_table(["", "R@1", "R@2", "R@5", "R@10"], rows))
+  if results.get("ablations"):
+    parts.append("<h2>Ablations</h2>")
+    rows = [[name, _pm(a["table2"]["angle_deg"]),
+             f"{_recall(a['table3']['cosine'], 1):.2f}",
+             f"{_recall(a['table3']['cosine'], 10):.2f}"]
+            for name, a in results["ablations"].items()]
+    parts.append(_table(["run", "angle (deg)", "cosine R@1", "cosine R@10"],
+                        rows))
+  if "examples" in figures:
+    parts.append("<h2>Reconstructions</h2><p>Rows: true face; decoder of its "
+                 "true feature (F2F); decoder of the feature predicted from "
+                 "speech (S2F).</p>")
+    parts.append(f"<img src='data:image/png;base64,{figures['examples']}'>")
+  if "retrieval" in figures:
+    parts.append("<h2>Retrieval examples</h2><p>S2F reconstruction, then the "
+                 "top-5 faces of the test database (true face framed green)."
+                 "</p>")
+    parts.append(f"<img src='data:image/png;base64,{figures['retrieval']}'>")
+  parts.append("<h2>Attributes (Fig. 4)</h2>")
+  if "attributes" in results:
+    rows = [[name, f"{100 * r['agreement']:.1f} %"]
+            for name, r in results["attributes"].items()]
+    rows.append(["paper: gender",
+                 f"{100 * paper_numbers.GENDER_AGREEMENT:.0f} %"])
+    parts.append(_table(["attribute", "agreement"], rows))
+    parts.append(f"<img src='data:image/png;base64,{figures['confusion']}'>")
+  else:
+    parts.append("<p>Not computed: give --attribute_models (see "
+                 "s2f_tf/metrics/attributes.py for the open models) and "
+                 "--decoder_path.</p>")
+  parts.append("<h2>Craniofacial correlations (Fig. 5)</h2>")
+  if "craniofacial" in results:
+    rows = [[name, f"{v['r']:.3f}", f"{v['p']:.3g}", f"{v['random_r']:.3f}",
+             paper_numbers.CRANIOFACIAL_R.get(name, "")]
+            for name, v in results["craniofacial"].items()]
+    parts.append(_table(["measure", "Pearson r (F2F vs S2F)", "p",
+                         "random pairs r", "paper r"], rows))
+    parts.append(f"<p>{results['craniofacial_samples']} samples; paper's "
+                 f"random-pair r: {paper_numbers.CRANIOFACIAL_RANDOM_R}.</p>")
+  else:
+    parts.append("<p>Not computed: give --decoder_path.</p>")
+  parts.append("<h2>Predicted features (t-SNE)</h2>")
+  parts.append(f"<img src='data:image/png;base64,{figures['tsne']}'>")
+  parts.append("<h2>Data set balance (Fig. 4b)</h2>")
+  parts.append(f"<img src='data:image/png;base64,{figures['balance']}'>")
+  style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+           "table{border-collapse:collapse;margin:1em 0}"
+           "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}"
+           ".notice{background:#fff3cd;padding:.8em;border:1px solid #e0c060}")
+  return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>s2f "
+          f"evaluation</title><style>{style}</style></head><body>"
+          + "\n".join(parts) + "</body></html>")
