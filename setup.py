@@ -29,5 +29,12 @@ setuptools.setup(
                  "experiments.*"]),
     package_data={"experiments": ["configs/*/*.json"]},
     install_requires=requirements(),
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [
+        "s2f = s2f_tf.cli:run",
+        "s2f-train = experiments.train:run",
+        "s2f-train-face-decoder = experiments.train_face_decoder:run",
+        "s2f-evaluate = experiments.evaluate:run",
+        "s2f-prepare-shards = data_prep.prepare_shards:run",
+        "s2f-prepare-decoder-data = data_prep.prepare_decoder_data:run",
+    ]},
 )

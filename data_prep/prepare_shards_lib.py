@@ -21,6 +21,7 @@ import uuid
 from absl import logging
 import apache_beam as beam
 import cv2
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -43,6 +44,9 @@ MIN_CLIP_SECONDS = 3.0  # AVSpeech clips are 3-10 s (Sec. 4).
 DURATION_TOLERANCE_S = 0.05
 MAX_AUDIO_SECONDS = spectrogram.CLIP_SECONDS  # Training reads the first 6 s.
 JPEG_QUALITY = 95
+# Seed of the stand-in VGG-Face used without weights (demo only): every job
+# that builds one must get the same network, or their fc7 spaces differ.
+RANDOM_VGG_FACE_SEED = 2622
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +72,8 @@ class ShardModels:
 def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
                 vgg_face_weights_path="", allow_random_vgg_face=False):
   """The default model loader: dlib detector + VGG-Face with released weights."""
+  if not vgg_face_weights_path and allow_random_vgg_face:
+    keras.utils.set_random_seed(RANDOM_VGG_FACE_SEED)
   model = vgg_face.build_vgg_face()
   if vgg_face_weights_path:
     vgg_face_weights.load_vgg_face_weights(model, vgg_face_weights_path)
@@ -297,6 +303,23 @@ def write_summary(output_dir, num_shards, options, pending):
   return summary
 
 
+def _runner(pipeline_options):
+  """Beam's in-process FnApiRunner for the default DirectRunner.
+
+  Beam 2.77's DirectRunner first tries its Prism runner, which downloads a
+  binary at run time; s2f never downloads, so the local default runs the
+  in-process runner DirectRunner falls back to. Other runners are unchanged.
+  """
+  name = None
+  if pipeline_options is not None:
+    name = pipeline_options.view_as(
+        beam.options.pipeline_options.StandardOptions).runner
+  if name in (None, "DirectRunner", "direct"):
+    from apache_beam.runners.portability.fn_api_runner import fn_runner  # pylint: disable=g-import-not-at-top
+    return fn_runner.FnApiRunner()
+  return None
+
+
 def run(specs, options, loader, pipeline_options=None):
   """Runs the shard job over `specs`; returns the summary dict.
 
@@ -305,7 +328,7 @@ def run(specs, options, loader, pipeline_options=None):
     options: ShardOptions.
     loader: zero-argument callable returning ShardModels, called once per
       worker (tests pass fakes).
-    pipeline_options: beam PipelineOptions (DirectRunner by default).
+    pipeline_options: beam PipelineOptions (default: in-process runner).
   """
   tf.io.gfile.makedirs(options.output_dir)
   for stale in tf.io.gfile.glob(os.path.join(options.output_dir, "*.tmp*")):
@@ -317,7 +340,8 @@ def run(specs, options, loader, pipeline_options=None):
   logging.info("%d clips in %s shards; %d clips in unfinished shards to do",
                len(keyed), num_shards, len(pending))
   if pending:
-    with beam.Pipeline(options=pipeline_options) as pipeline:
+    with beam.Pipeline(runner=_runner(pipeline_options),
+                       options=pipeline_options) as pipeline:
       _ = (pipeline
            | "Clips" >> beam.Create(pending)
            | "Spread" >> beam.Reshuffle()

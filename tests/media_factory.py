@@ -1,21 +1,12 @@
 """Builds real media for tests: espeak-ng speech, ffmpeg talking-face videos."""
 
-import os
-import subprocess
-
 import cv2
 import numpy as np
 import skimage.data
 
-SENTENCE = ("The quick brown fox jumps over the lazy dog while the speaker "
-            "keeps talking clearly for several seconds.")
+from experiments import demo_media
 
-
-def speech_wav(path, voice="en", text=SENTENCE, speed=140):
-  """Real synthetic speech from espeak-ng (22.05 kHz mono WAV)."""
-  subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", path,
-                  text], check=True, capture_output=True)
-  return path
+speech_wav = demo_media.speech_wav
 
 
 def astronaut(side=720):
@@ -28,25 +19,7 @@ def write_png(path, rgb):
   return path
 
 
-def face_video(path, rgb, audio_path=None, seconds=None, silent_audio=False):
-  """A still-image MP4 of `rgb` with `audio_path` (or silence, or no audio)."""
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  image = write_png(path + ".png", rgb)
-  command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-loop", "1",
-             "-framerate", "10", "-i", image]
-  if audio_path:
-    command += ["-i", audio_path]
-  elif silent_audio:
-    command += ["-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono"]
-  if seconds:
-    command += ["-t", str(seconds)]
-  command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-vf",
-              "scale=trunc(iw/2)*2:trunc(ih/2)*2"]
-  if audio_path or silent_audio:
-    command += ["-c:a", "aac", "-shortest"]
-  subprocess.run(command + [path], check=True, capture_output=True)
-  os.remove(image)
-  return path
+face_video = demo_media.still_video
 
 
 def no_face_image(side=480):

@@ -11,11 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from experiments import evaluation_lib
-from s2f_tf import train_config
-from s2f_tf import trainer
-from s2f_tf.models import face_decoder
-from tests import fake_shards
 from tests import shared_data
+from tests import tiny_model
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-quic", "--no-first-run",
@@ -31,29 +28,11 @@ class GenderByBrightness:
                        for i in images]}
 
 
-def tiny_run(root):
-  """Tiny shards, a few training steps, a random tiny decoder export."""
-  data = os.path.join(root, "data")
-  train = fake_shards.write_shards(data, "train", 8)
-  test = fake_shards.write_shards(data, "test", 12, seed=3)
-  config = train_config.TrainConfig.load(os.path.join(
-      shared_data.REPO_ROOT, "experiments", "configs", "voice_encoder",
-      "tiny.json")).replace(train_pattern=train, train_steps=2,
-                            batch_size=4, eval_pattern="")
-  workdir = os.path.join(root, "run")
-  trainer.train(config, workdir)
-  mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
-  decoder = face_decoder.build_face_decoder(mean, (8, 8, 8, 4, 4), 8)
-  decoder_path = os.path.join(root, "face_decoder.keras")
-  face_decoder.image_model(decoder).save(decoder_path)
-  return workdir, test, decoder_path
-
-
 class EvaluationTest(tf.test.TestCase):
 
   def test_report_end_to_end_and_renders_in_chromium(self):
     root = self.create_tempdir().full_path
-    workdir, test, decoder_path = tiny_run(root)
+    workdir, test, decoder_path = tiny_model.tiny_run(root)
     out = os.path.join(root, "eval")
     config = evaluation_lib.EvalConfig(
         workdir=workdir, test_pattern=test, out_dir=out,
@@ -93,7 +72,7 @@ class EvaluationTest(tf.test.TestCase):
 
   def test_binary_runs(self):
     root = self.create_tempdir().full_path
-    workdir, test, _ = tiny_run(root)
+    workdir, test, _ = tiny_model.tiny_run(root)
     out = os.path.join(root, "eval")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONPATH=shared_data.REPO_ROOT)

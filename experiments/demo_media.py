@@ -1,0 +1,121 @@
+"""Demo media: real talking-face clips, and artificial voice/face pairings.
+
+Real pairs: the GRID clips of ../shared/data/grid_av (a speaker's own face and
+voice). Artificial pairs (documented as such): each Free Spoken Digit speaker's
+recordings concatenated into multi-second utterances and paired with one
+fixed face photo per speaker; without shared data, espeak-ng voices paired
+with scikit-image's astronaut photo.
+"""
+
+import glob
+import os
+import subprocess
+import wave
+
+import cv2
+import numpy as np
+
+# FSDD speaker -> face photo of ../shared/data/faces (fixed, artificial map).
+FSDD_FACE_OF = {"george": "img1.jpg", "jackson": "img10.jpg",
+                "lucas": "img12.jpg", "nicolas": "img14.jpg",
+                "theo": "img16.jpg", "yweweler": "img2.jpg"}
+
+
+def still_video(path, rgb, audio_path=None, seconds=None, silent_audio=False):
+  """An H.264/AAC MP4 showing `rgb` over `audio_path` (or silence / none)."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  image = path + ".png"
+  cv2.imwrite(image, cv2.cvtColor(np.asarray(rgb, np.uint8),
+                                  cv2.COLOR_RGB2BGR))
+  command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-loop", "1",
+             "-framerate", "10", "-i", image]
+  if audio_path:
+    command += ["-i", audio_path]
+  elif silent_audio:
+    command += ["-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono"]
+  if seconds:
+    command += ["-t", str(seconds)]
+  command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-vf",
+              "scale=trunc(iw/2)*2:trunc(ih/2)*2"]
+  if audio_path or silent_audio:
+    command += ["-c:a", "aac", "-shortest"]
+  subprocess.run(command + [path], check=True, capture_output=True)
+  os.remove(image)
+  return path
+
+
+def speech_wav(path, voice="en", text=None, speed=140):
+  """espeak-ng speech to a WAV file."""
+  text = text or ("The quick brown fox jumps over the lazy dog while the "
+                  "speaker keeps talking clearly for several seconds.")
+  subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", path,
+                  text], check=True, capture_output=True)
+  return path
+
+
+def _concatenate_wavs(paths, out_path, seconds):
+  frames, rate = [], None
+  for path in paths:
+    with wave.open(path) as w:
+      rate = w.getframerate()
+      frames.append(w.readframes(w.getnframes()))
+      if sum(len(f) for f in frames) / 2 / rate >= seconds:
+        break
+  with wave.open(out_path, "wb") as w:
+    w.setnchannels(1)
+    w.setsampwidth(2)
+    w.setframerate(rate)
+    w.writeframes(b"".join(frames))
+  return out_path
+
+
+def grid_clips(data_dir, out_dir):
+  """Links every GRID clip as out_dir/<speaker>/clip.mpg; returns the count."""
+  clips = sorted(glob.glob(os.path.join(data_dir, "grid_av", "*.mpg")))
+  for clip in clips:
+    speaker = os.path.splitext(os.path.basename(clip))[0]
+    target = os.path.join(out_dir, f"grid_{speaker}", "clip.mpg")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if not os.path.exists(target):
+      os.symlink(os.path.abspath(clip), target)
+  return len(clips)
+
+
+def fsdd_clips(data_dir, out_dir, clips_per_speaker=3, seconds=6.0):
+  """Artificial pairs: FSDD utterances over one fixed photo per speaker."""
+  made = 0
+  for speaker, photo in FSDD_FACE_OF.items():
+    recordings = sorted(glob.glob(os.path.join(
+        data_dir, "speech_fsdd", "recordings", f"*_{speaker}_*.wav")))
+    face_path = os.path.join(data_dir, "faces", photo)
+    if not recordings or not os.path.exists(face_path):
+      continue
+    face = cv2.cvtColor(cv2.imread(face_path), cv2.COLOR_BGR2RGB)
+    scale = 640.0 / max(face.shape[:2])
+    face = cv2.resize(face, None, fx=min(scale, 1.0), fy=min(scale, 1.0))
+    per_clip = len(recordings) // clips_per_speaker
+    for index in range(clips_per_speaker):
+      target = os.path.join(out_dir, f"fsdd_{speaker}", f"clip{index}.mp4")
+      if os.path.exists(target):
+        made += 1
+        continue
+      wav = _concatenate_wavs(recordings[index * per_clip:], target + ".wav",
+                              seconds)
+      still_video(target, face, wav)
+      os.remove(wav)
+      made += 1
+  return made
+
+
+def espeak_clips(out_dir, voices=("en", "en+f3", "de", "en+m3")):
+  """Artificial pairs without shared data: espeak-ng voices + the astronaut."""
+  import skimage.data  # pylint: disable=g-import-not-at-top
+  face = cv2.resize(skimage.data.astronaut(), (640, 640))
+  for voice in voices:
+    name = voice.replace("+", "_")
+    target = os.path.join(out_dir, f"espeak_{name}", "clip.mp4")
+    if not os.path.exists(target):
+      os.makedirs(os.path.dirname(target), exist_ok=True)
+      still_video(target, face, speech_wav(target + ".wav", voice))
+      os.remove(target + ".wav")
+  return len(voices)

@@ -1,0 +1,175 @@
+"""Speech -> face: the front end, a trained voice encoder and a face decoder, composed.
+
+`SpeechToFace(encoder, decoder)` takes the two trained models (injected, never
+built here); `SpeechToFace.from_workdir` restores them from a voice-encoder
+training workdir. Whole clips of any length >= 1 s are used at inference
+(longer speech gives better estimates, the paper's Fig. 6); no repetition.
+`export` writes a SavedModel (and a TFLite file where the ops allow) that
+takes raw 16 kHz waveform of any length.
+"""
+
+import os
+
+from absl import logging
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+
+from s2f_tf import frozen_heads
+from s2f_tf import run_record
+from s2f_tf import train_config
+from s2f_tf.audio import media
+from s2f_tf.audio import spectrogram
+from s2f_tf.models import voice_encoder
+
+NOTICE = ("average-looking face correlated with the voice; NOT the speaker's "
+          "face and not an identity (Speech2Face, Sec. 2)")
+CAPTION = ("S2F: average face correlated with voice",
+           "not the speaker's face, not an identity")
+SAVED_MODEL_DIR = "saved_model"
+TFLITE_FILE = "s2f.tflite"
+
+
+class SpeechToFace:
+  """Waveform -> (4096-D feature, 224 x 224 RGB face or None)."""
+
+  def __init__(self, encoder, decoder=None):
+    self.encoder = encoder
+    self.decoder = decoder
+    self.front_end = spectrogram.Spectrogram(name="spectrogram")
+
+  @classmethod
+  def from_workdir(cls, workdir, decoder_path=""):
+    """Restores the encoder of a training workdir (newest checkpoint).
+
+    The decoder is `decoder_path`, else the one the run was trained with.
+    """
+    config_path = os.path.join(workdir, run_record.CONFIG_FILE)
+    if not os.path.isfile(config_path):
+      raise FileNotFoundError(
+          f"{workdir} is not a voice-encoder workdir (no config.json). Train "
+          "one with experiments/train.py or run `s2f demo`; no pretrained "
+          "Speech2Face model is published.")
+    config = train_config.TrainConfig.load(config_path)
+    encoder = voice_encoder.build_voice_encoder(
+        voice_encoder.SPECS[config.encoder],
+        use_batch_norm=config.use_batch_norm)
+    latest = tf.train.latest_checkpoint(os.path.join(
+        workdir, run_record.CHECKPOINT_DIR))
+    if latest is None:
+      raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
+    tf.train.Checkpoint(model=encoder).restore(latest).expect_partial()
+    decoder_path = decoder_path or config.decoder_path
+    decoder = None
+    if decoder_path:
+      _, decoder = frozen_heads.load_face_decoder(decoder_path)
+    else:
+      logging.warning("No face decoder: only the feature is predicted.")
+    return cls(encoder, decoder)
+
+  def __call__(self, waveform):
+    """(B, samples) float32 waveform -> {'feature', ['image']} tensors."""
+    feature = self.encoder(self.front_end(waveform), training=False)
+    out = {"feature": feature}
+    if self.decoder is not None:
+      out["image"] = self.decoder(feature, training=False)
+    return out
+
+  def predict_file(self, path):
+    """Reads any audio/video file; returns (feature (4096,), image or None).
+
+    Raises media.MediaError subclasses (unreadable, no audio, too short,
+    silence) with a message naming the file.
+    """
+    waveform = media.load_speech(path)
+    out = self(waveform[None])
+    image = None
+    if "image" in out:
+      image = np.clip(np.round(np.asarray(out["image"])[0] * 255), 0,
+                      255).astype(np.uint8)
+    return np.asarray(out["feature"])[0], image
+
+
+def write_outputs(feature, image, out_png, caption=True):
+  """Writes <out>.png (with the responsible-use caption) and <out>.npy."""
+  stem = os.path.splitext(out_png)[0]
+  os.makedirs(os.path.dirname(os.path.abspath(out_png)), exist_ok=True)
+  np.save(stem + ".npy", feature)
+  if image is None:
+    return stem + ".npy", None
+  if caption:
+    band = np.full((32, image.shape[1], 3), 255, np.uint8)
+    for line, text in enumerate(CAPTION):
+      cv2.putText(band, text, (3, 13 + 14 * line), cv2.FONT_HERSHEY_SIMPLEX,
+                  0.32, (0, 0, 0), 1, cv2.LINE_AA)
+    image = np.concatenate([image, band], axis=0)
+  cv2.imwrite(out_png, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+  return stem + ".npy", out_png
+
+
+def _convert_tflite(saved_model, signature):
+  converter = tf.lite.TFLiteConverter.from_saved_model(
+      saved_model, signature_keys=[signature])
+  converter.target_spec.supported_ops = [
+      tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+  return converter.convert()
+
+
+def export(model, out_dir, tflite=False, check_seconds=2.0):
+  """SavedModel with `serve(waveform[batch, samples]) -> {feature, image}`
+  and `serve_feature(waveform) -> {feature}`.
+
+  The SavedModel is checked against the Keras model on a test waveform
+  before it is kept. With `tflite`, the full `serve` signature is converted
+  (builtin + select TF ops) when the ops allow; the face decoder's spline warp
+  needs MatrixSolve, which TFLite lacks, so the fallback is the feature-only
+  signature, and the reason is returned.
+
+  Returns:
+    {'saved_model', 'tflite' (path or None), 'tflite_signature',
+     'tflite_note' (why the full model is not in TFLite, or None)}
+  """
+  archive = keras.export.ExportArchive()
+  archive.track(model.encoder)
+  if model.decoder is not None:
+    archive.track(model.decoder)
+  signature = [tf.TensorSpec([None, None], tf.float32, name="waveform")]
+  archive.add_endpoint(name="serve", fn=lambda waveform: model(waveform),
+                       input_signature=signature)
+  archive.add_endpoint(
+      name="serve_feature",
+      fn=lambda waveform: {"feature": model(waveform)["feature"]}
+      if model.decoder is None else {"feature": model.encoder(
+          model.front_end(waveform), training=False)},
+      input_signature=signature)
+  path = os.path.join(out_dir, SAVED_MODEL_DIR)
+  archive.write_out(path)
+  test = np.random.RandomState(0).uniform(
+      -0.3, 0.3, (1, spectrogram.num_samples(check_seconds))).astype(
+          np.float32)
+  expected = {k: np.asarray(v) for k, v in model(test).items()}
+  restored = tf.saved_model.load(path)  # keep a reference while calling
+  actual = restored.serve(tf.constant(test))
+  for key, value in expected.items():
+    np.testing.assert_allclose(actual[key].numpy(), value, rtol=1e-4,
+                               atol=1e-4, err_msg=f"SavedModel {key}")
+  result = {"saved_model": path, "tflite": None, "tflite_signature": None,
+            "tflite_note": None}
+  if tflite:
+    for signature_key in ("serve", "serve_feature"):
+      try:
+        flatbuffer = _convert_tflite(path, signature_key)
+      except Exception as e:  # pylint: disable=broad-except
+        message = str(e)
+        reason = ("MatrixSolve (the decoder's spline warp) has no TFLite "
+                  "kernel" if "MatrixSolve" in message else message[:300])
+        result["tflite_note"] = f"'{signature_key}' not converted: {reason}"
+        logging.warning("TFLite: %s", result["tflite_note"])
+        continue
+      result["tflite"] = os.path.join(out_dir, TFLITE_FILE)
+      result["tflite_signature"] = signature_key
+      with open(result["tflite"], "wb") as f:
+        f.write(flatbuffer)
+      break
+  return result

@@ -1,0 +1,131 @@
+"""The product: `s2f predict` on real speech and broken input, export, main job."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from experiments import demo_media
+from s2f_tf import speech_to_face
+from tests import shared_data
+from tests import tiny_model
+
+
+def s2f(*args, timeout=600):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+             PYTHONPATH=shared_data.REPO_ROOT)
+  return subprocess.run([sys.executable, "-m", "s2f_tf.cli", *args], env=env,
+                        capture_output=True, text=True, timeout=timeout,
+                        check=False)
+
+
+class SpeechToFaceTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = tf.compat.v1.test.get_temp_dir() + "/s2f_product"
+    os.makedirs(cls.root, exist_ok=True)
+    cls.workdir, _, cls.decoder = tiny_model.tiny_run(cls.root)
+    cls.speech = demo_media.speech_wav(os.path.join(cls.root, "speech.wav"))
+
+  def test_predict_real_speech(self):
+    out = os.path.join(self.root, "out", "face.png")
+    result = s2f("predict", f"--audio={self.speech}",
+                 f"--checkpoint={self.workdir}", f"--out={out}")
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertIn("not an identity", result.stdout)
+    feature = np.load(out[:-4] + ".npy")
+    self.assertEqual(feature.shape, (4096,))
+    image = cv2.imread(out)
+    self.assertEqual(image.shape, (224 + 32, 224, 3))  # face + caption band
+    # The CLI gives the library's answer for the same file.
+    model = speech_to_face.SpeechToFace.from_workdir(self.workdir)
+    expected, _ = model.predict_file(self.speech)
+    self.assertAllClose(feature, expected, atol=1e-5)
+
+  def test_predict_broken_inputs_fail_clearly(self):
+    broken = os.path.join(self.root, "broken")
+    os.makedirs(broken, exist_ok=True)
+    corrupt = os.path.join(broken, "corrupt.mp3")
+    with open(corrupt, "wb") as f:
+      f.write(np.random.RandomState(0).bytes(4000))
+    no_audio = demo_media.still_video(os.path.join(broken, "noaudio.mp4"),
+                                      np.zeros((64, 64, 3), np.uint8),
+                                      seconds=2)
+    silent = demo_media.still_video(os.path.join(broken, "silent.mp4"),
+                                    np.zeros((64, 64, 3), np.uint8),
+                                    seconds=3, silent_audio=True)
+    short = demo_media.speech_wav(os.path.join(broken, "short.wav"), "en",
+                                  "Hi.")
+    cases = {corrupt: "could not decode", no_audio: "no audio stream",
+             silent: "silent", short: "at least 1.00 s",
+             os.path.join(broken, "missing.wav"): "no such file"}
+    for path, message in cases.items():
+      result = s2f("predict", f"--audio={path}",
+                   f"--checkpoint={self.workdir}",
+                   f"--out={self.root}/x.png")
+      self.assertEqual(result.returncode, 1, path)
+      self.assertIn("error:", result.stderr)
+      self.assertIn(message, result.stderr, path)
+      self.assertNotIn("Traceback", result.stderr)
+
+  def test_batch_mode_skips_bad_files(self):
+    folder = os.path.join(self.root, "batch")
+    os.makedirs(folder, exist_ok=True)
+    demo_media.speech_wav(os.path.join(folder, "good.wav"))
+    with open(os.path.join(folder, "bad.wav"), "wb") as f:
+      f.write(b"RIFF broken")
+    out = os.path.join(self.root, "batch_out")
+    result = s2f("predict", f"--audio_dir={folder}",
+                 f"--checkpoint={self.workdir}", f"--out_dir={out}")
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    with open(os.path.join(out, "predictions.csv")) as f:
+      rows = {os.path.basename(r["path"]): r["status"]
+              for r in csv.DictReader(f)}
+    self.assertEqual(rows, {"bad.wav": "unreadable_media", "good.wav": "ok"})
+    self.assertTrue(os.path.exists(os.path.join(out, "good.png")))
+
+  def test_saved_model_and_tflite_round_trip(self):
+    out = os.path.join(self.root, "export")
+    result = s2f("export", f"--checkpoint={self.workdir}", f"--out_dir={out}",
+                 "--tflite")
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    model = speech_to_face.SpeechToFace.from_workdir(self.workdir)
+    waveform = np.random.RandomState(5).uniform(-0.3, 0.3, (2, 52_800))
+    waveform = waveform.astype(np.float32)  # 3.3 s: not the export's check
+    expected = model(waveform)
+    restored = tf.saved_model.load(os.path.join(
+        out, speech_to_face.SAVED_MODEL_DIR))
+    actual = restored.serve(tf.constant(waveform))
+    self.assertAllClose(actual["feature"], expected["feature"], atol=1e-4)
+    self.assertAllClose(actual["image"], expected["image"], atol=1e-4)
+    self.assertEqual(actual["image"].shape, (2, 224, 224, 3))
+    interpreter = tf.lite.Interpreter(model_path=os.path.join(
+        out, speech_to_face.TFLITE_FILE))
+    runner = interpreter.get_signature_runner("serve_feature")
+    lite = runner(waveform=waveform[:1])
+    self.assertAllClose(lite["feature"], expected["feature"][:1], atol=1e-4)
+    self.assertIn("MatrixSolve", result.stdout)
+
+  def test_main_job_quick_mode(self):
+    out = os.path.join(self.root, "demo")
+    result = s2f("demo", "--quick", f"--out_dir={out}", timeout=900)
+    self.assertEqual(result.returncode, 0, result.stderr[-4000:])
+    printed = result.stdout.replace("\n", " ")
+    for text in ("the faces it makes are not meaningful", "Predicted face:",
+                 "Report:", "never an identity"):
+      self.assertIn(text, printed)
+    self.assertIn("Paper-scale training", result.stdout)
+    self.assertTrue(os.path.exists(os.path.join(out, "predict", "face.png")))
+    self.assertTrue(os.path.exists(os.path.join(out, "eval", "report.html")))
+    self.assertTrue(tf.io.gfile.glob(os.path.join(out, "shards",
+                                                  "train-*.tfrecord")))
+
+
+if __name__ == "__main__":
+  tf.test.main()
