@@ -13,7 +13,6 @@ import dataclasses
 import json
 import os
 
-from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -21,15 +20,13 @@ from experiments import report
 from s2f_tf import frozen_heads
 from s2f_tf import input_pipeline
 from s2f_tf import run_config
-from s2f_tf import run_record
-from s2f_tf import train_config
+from s2f_tf import speech_to_face
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
 from s2f_tf.metrics import attributes
 from s2f_tf.metrics import craniofacial
 from s2f_tf.metrics import feature_similarity
 from s2f_tf.metrics import retrieval
-from s2f_tf.models import voice_encoder
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
@@ -51,22 +48,6 @@ class EvalConfig(run_config.RunConfig):
   batch_size: int = 8
   ablations: str = ""  # "name=workdir,name=workdir": more encoders, Table 2/3.
   seed: int = 0
-
-
-def load_encoder(workdir):
-  """The voice encoder of a training workdir, at its newest checkpoint."""
-  config = train_config.TrainConfig.load(os.path.join(
-      workdir, run_record.CONFIG_FILE))
-  model = voice_encoder.build_voice_encoder(
-      voice_encoder.SPECS[config.encoder],
-      use_batch_norm=config.use_batch_norm)
-  latest = tf.train.latest_checkpoint(os.path.join(
-      workdir, run_record.CHECKPOINT_DIR))
-  if latest is None:
-    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
-  tf.train.Checkpoint(model=model).restore(latest).expect_partial()
-  logging.info("Loaded %s", latest)
-  return model, config
 
 
 def predict(model, pattern, segment_seconds, batch_size=8, max_examples=0):
@@ -133,7 +114,7 @@ def evaluate(config, classifier=None):
       OpenCV models in `config.attribute_models` when given, else none.
   """
   tf.io.gfile.makedirs(config.out_dir)
-  model, train_cfg = load_encoder(config.workdir)
+  model, train_cfg = speech_to_face.load_encoder(config.workdir)
   segments = [float(s) for s in config.segments.split(",") if s]
   results = {"config": dataclasses.asdict(config),
              "train_config": dataclasses.asdict(train_cfg),
@@ -187,7 +168,7 @@ def evaluate(config, classifier=None):
                                        config.seed)
   for item in filter(None, config.ablations.split(",")):
     name, workdir = item.split("=", 1)
-    ablation_model, _ = load_encoder(workdir)
+    ablation_model, _ = speech_to_face.load_encoder(workdir)
     p = predict(ablation_model, config.test_pattern, segments[0],
                 config.batch_size, config.max_examples)
     table2, table3 = _tables(p["predicted"], p["true"], config)

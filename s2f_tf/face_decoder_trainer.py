@@ -106,15 +106,9 @@ class DecoderTrainer:
       vgg.trainable = False
       self.identity_fn = lambda image: vgg(vgg_face.preprocess_input(
           image * 255.0), training=False)["fc7"]
-    self.checkpoint = tf.train.Checkpoint(model=self.decoder,
-                                          optimizer=self.optimizer)
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(workdir, run_record.CHECKPOINT_DIR),
-        max_to_keep=config.keep_checkpoints)
-    if self.manager.latest_checkpoint:
-      self.checkpoint.restore(self.manager.latest_checkpoint)
-      logging.info("Resumed from %s at step %d", self.manager.latest_checkpoint,
-                   self.step)
+    self.manager = run_record.checkpoint_manager(
+        workdir, config.keep_checkpoints, model=self.decoder,
+        optimizer=self.optimizer)
     self.record = run_record.RunRecord(workdir, config.batch_size)
 
   @property

@@ -37,6 +37,23 @@ def write_config(config_json, workdir):
     f.write(config_json)
 
 
+def checkpoint_manager(workdir, max_to_keep, **objects):
+  """A CheckpointManager over `objects` in workdir/checkpoints, restored.
+
+  The newest checkpoint, if any, is restored (call inside the strategy scope
+  that created `objects`); every existing object must match it.
+  """
+  checkpoint = tf.train.Checkpoint(**objects)
+  manager = tf.train.CheckpointManager(
+      checkpoint, os.path.join(workdir, CHECKPOINT_DIR),
+      max_to_keep=max_to_keep)
+  if manager.latest_checkpoint:
+    checkpoint.restore(manager.latest_checkpoint
+                      ).assert_existing_objects_matched()
+    logging.info("Resumed from %s", manager.latest_checkpoint)
+  return manager
+
+
 def read_metrics(workdir):
   with tf.io.gfile.GFile(os.path.join(workdir, METRICS_FILE)) as f:
     return [json.loads(line) for line in f if line.strip()]

@@ -31,6 +31,27 @@ SAVED_MODEL_DIR = "saved_model"
 TFLITE_FILE = "s2f.tflite"
 
 
+def load_encoder(workdir):
+  """(voice encoder at the newest checkpoint, TrainConfig) of a workdir."""
+  config_path = os.path.join(workdir, run_record.CONFIG_FILE)
+  if not os.path.isfile(config_path):
+    raise FileNotFoundError(
+        f"{workdir} is not a voice-encoder workdir (no config.json). Train "
+        "one with experiments/train.py or run `s2f demo`; no pretrained "
+        "Speech2Face model is published.")
+  config = train_config.TrainConfig.load(config_path)
+  encoder = voice_encoder.build_voice_encoder(
+      voice_encoder.SPECS[config.encoder],
+      use_batch_norm=config.use_batch_norm)
+  latest = tf.train.latest_checkpoint(os.path.join(
+      workdir, run_record.CHECKPOINT_DIR))
+  if latest is None:
+    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
+  tf.train.Checkpoint(model=encoder).restore(latest).expect_partial()
+  logging.info("Loaded the voice encoder from %s", latest)
+  return encoder, config
+
+
 class SpeechToFace:
   """Waveform -> (4096-D feature, 224 x 224 RGB face or None)."""
 
@@ -45,21 +66,7 @@ class SpeechToFace:
 
     The decoder is `decoder_path`, else the one the run was trained with.
     """
-    config_path = os.path.join(workdir, run_record.CONFIG_FILE)
-    if not os.path.isfile(config_path):
-      raise FileNotFoundError(
-          f"{workdir} is not a voice-encoder workdir (no config.json). Train "
-          "one with experiments/train.py or run `s2f demo`; no pretrained "
-          "Speech2Face model is published.")
-    config = train_config.TrainConfig.load(config_path)
-    encoder = voice_encoder.build_voice_encoder(
-        voice_encoder.SPECS[config.encoder],
-        use_batch_norm=config.use_batch_norm)
-    latest = tf.train.latest_checkpoint(os.path.join(
-        workdir, run_record.CHECKPOINT_DIR))
-    if latest is None:
-      raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
-    tf.train.Checkpoint(model=encoder).restore(latest).expect_partial()
+    encoder, config = load_encoder(workdir)
     decoder_path = decoder_path or config.decoder_path
     decoder = None
     if decoder_path:

@@ -66,15 +66,9 @@ class Trainer:
           decoder_fc, self.fc8, config.lambda1, config.lambda2,
           config.temperature, face_decoder=self.decoder,
           loss_type=config.loss_type)
-      self.checkpoint = tf.train.Checkpoint(model=self.model,
-                                            optimizer=self.optimizer)
-      self.manager = tf.train.CheckpointManager(
-          self.checkpoint, os.path.join(workdir, run_record.CHECKPOINT_DIR),
-          max_to_keep=config.keep_checkpoints)
-      if self.manager.latest_checkpoint:
-        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-        logging.info("Resumed from %s at step %d",
-                     self.manager.latest_checkpoint, self.step)
+      self.manager = run_record.checkpoint_manager(
+          workdir, config.keep_checkpoints, model=self.model,
+          optimizer=self.optimizer)
     self.record = run_record.RunRecord(workdir, config.batch_size)
     self.train_writer = self.record.writer
     self.eval_writer = tf.summary.create_file_writer(

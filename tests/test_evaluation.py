@@ -4,13 +4,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
 from experiments import evaluation_lib
+from tests import binaries
 from tests import shared_data
 from tests import tiny_model
 
@@ -74,14 +74,10 @@ class EvaluationTest(tf.test.TestCase):
     root = self.create_tempdir().full_path
     workdir, test, _ = tiny_model.tiny_run(root)
     out = os.path.join(root, "eval")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=shared_data.REPO_ROOT)
-    result = subprocess.run(
-        [sys.executable, os.path.join(shared_data.REPO_ROOT, "experiments",
-                                      "evaluate.py"),
+    result = binaries.run(
+        [os.path.join(shared_data.REPO_ROOT, "experiments", "evaluate.py"),
          f"--workdir={workdir}", f"--test_pattern={test}", f"--out_dir={out}",
-         "--segments=3", "--num_tsne=12"],
-        env=env, capture_output=True, text=True, timeout=600, check=False)
+         "--segments=3", "--num_tsne=12"])
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     self.assertIn("report.html", result.stdout)
     with open(os.path.join(out, evaluation_lib.RESULTS_FILE)) as f:

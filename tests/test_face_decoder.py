@@ -2,8 +2,6 @@
 
 import os
 import shutil
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -16,6 +14,7 @@ from s2f_tf import run_record
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
 from s2f_tf.models import face_decoder
+from tests import binaries
 from tests import media_factory
 from tests import shared_data
 
@@ -65,14 +64,7 @@ def build_image_folder(root):
 
 
 def run_binary(*args):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-             PYTHONPATH=shared_data.REPO_ROOT)
-  result = subprocess.run([sys.executable, BINARY, *args], env=env,
-                          capture_output=True, text=True, timeout=900,
-                          check=False)
-  if result.returncode != 0:
-    raise AssertionError(f"binary failed:\n{result.stderr[-4000:]}")
-  return result.stderr
+  return binaries.run_ok([BINARY, *args])
 
 
 class FaceDecoderTest(tf.test.TestCase):

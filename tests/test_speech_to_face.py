@@ -2,8 +2,6 @@
 
 import csv
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -11,16 +9,12 @@ import tensorflow as tf
 
 from experiments import demo_media
 from s2f_tf import speech_to_face
-from tests import shared_data
+from tests import binaries
 from tests import tiny_model
 
 
 def s2f(*args, timeout=600):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-             PYTHONPATH=shared_data.REPO_ROOT)
-  return subprocess.run([sys.executable, "-m", "s2f_tf.cli", *args], env=env,
-                        capture_output=True, text=True, timeout=timeout,
-                        check=False)
+  return binaries.run(["-m", "s2f_tf.cli", *args], timeout)
 
 
 class SpeechToFaceTest(tf.test.TestCase):

@@ -1,8 +1,6 @@
 """The real training binary on tiny shards: MirroredStrategy, checkpoints, resume."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import tensorflow as tf
@@ -10,6 +8,7 @@ import tensorflow as tf
 from s2f_tf import run_record
 from s2f_tf import train_config
 from s2f_tf import trainer
+from tests import binaries
 from tests import fake_shards
 from tests import shared_data
 
@@ -19,14 +18,7 @@ CONFIGS = os.path.join(shared_data.REPO_ROOT, "experiments", "configs",
 
 
 def run_binary(*args):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-             PYTHONPATH=shared_data.REPO_ROOT)
-  result = subprocess.run([sys.executable, BINARY, *args], env=env,
-                          capture_output=True, text=True, timeout=600,
-                          check=False)
-  if result.returncode != 0:
-    raise AssertionError(f"binary failed:\n{result.stderr[-4000:]}")
-  return result.stderr
+  return binaries.run_ok([BINARY, *args])
 
 
 read_metrics = run_record.read_metrics

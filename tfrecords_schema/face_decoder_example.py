@@ -8,6 +8,8 @@ pipeline computes it. Version history: 1 = first release.
 import numpy as np
 import tensorflow as tf
 
+from tfrecords_schema import feature_codec
+
 SCHEMA_VERSION = 1
 NUM_LANDMARKS = 68
 FC7_DIM = 4096
@@ -31,17 +33,6 @@ FEATURE_SPEC = {
 }
 
 
-def _bytes(value):
-  if isinstance(value, str):
-    value = value.encode("utf-8")
-  return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-
-
-def _floats(values):
-  return tf.train.Feature(float_list=tf.train.FloatList(
-      value=np.asarray(values, np.float32).reshape(-1).tolist()))
-
-
 def encode(*, fc7, aligned_jpeg, landmarks, image_id, augmentation="",
            source_path=""):
   """Serialises one example; landmarks are (68, 2) (x, y) aligned pixels."""
@@ -52,17 +43,15 @@ def encode(*, fc7, aligned_jpeg, landmarks, image_id, augmentation="",
   if landmarks.shape != (NUM_LANDMARKS, 2):
     raise ValueError(f"landmarks must be (68, 2), got {landmarks.shape}")
   feature = {
-      _VERSION: tf.train.Feature(int64_list=tf.train.Int64List(
-          value=[SCHEMA_VERSION])),
-      _FC7: _floats(fc7),
-      _ALIGNED_JPEG: _bytes(aligned_jpeg),
-      _LANDMARKS: _floats(landmarks),
-      _IMAGE_ID: _bytes(image_id),
-      _AUGMENTATION: _bytes(augmentation),
-      _SOURCE_PATH: _bytes(source_path),
+      _VERSION: feature_codec.int_feature(SCHEMA_VERSION),
+      _FC7: feature_codec.floats_feature(fc7),
+      _ALIGNED_JPEG: feature_codec.bytes_feature(aligned_jpeg),
+      _LANDMARKS: feature_codec.floats_feature(landmarks),
+      _IMAGE_ID: feature_codec.bytes_feature(image_id),
+      _AUGMENTATION: feature_codec.bytes_feature(augmentation),
+      _SOURCE_PATH: feature_codec.bytes_feature(source_path),
   }
-  return tf.train.Example(features=tf.train.Features(
-      feature=feature)).SerializeToString()
+  return feature_codec.example_bytes(feature)
 
 
 def decode(serialized):

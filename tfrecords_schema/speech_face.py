@@ -12,6 +12,8 @@ Version history: 1 = first release.
 import numpy as np
 import tensorflow as tf
 
+from tfrecords_schema import feature_codec
+
 SCHEMA_VERSION = 1
 
 # Feature keys. Only this module may spell them.
@@ -51,21 +53,6 @@ FEATURE_SPEC = {
 }
 
 
-def _bytes(value):
-  if isinstance(value, str):
-    value = value.encode("utf-8")
-  return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-
-
-def _floats(values):
-  return tf.train.Feature(float_list=tf.train.FloatList(
-      value=np.asarray(values, np.float32).reshape(-1).tolist()))
-
-
-def _int(value):
-  return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-
-
 def waveform_to_pcm16(waveform):
   """float [-1, 1] -> little-endian int16 bytes (clipped)."""
   pcm = np.clip(np.round(np.asarray(waveform, np.float64) * 32768.0),
@@ -93,23 +80,22 @@ def encode(*, waveform, sample_rate, fc7, clip_id, speaker_id,
     raise ValueError(f"fc7 must have {FC7_DIM} values, got {fc7.shape}")
   waveform = np.asarray(waveform).reshape(-1)
   feature = {
-      _VERSION: _int(SCHEMA_VERSION),
-      _WAVEFORM: _bytes(waveform_to_pcm16(waveform)),
-      _SAMPLE_RATE: _int(sample_rate),
-      _NUM_SAMPLES: _int(waveform.shape[0]),
-      _FC7: _floats(fc7),
-      _FACE_JPEG: _bytes(face_jpeg),
-      _FACE_BOX: _floats(face_box),
-      _FRAME_TIME: _floats([frame_time_s]),
-      _CLIP_ID: _bytes(clip_id),
-      _SPEAKER_ID: _bytes(speaker_id),
-      _SOURCE_PATH: _bytes(source_path),
-      _SOURCE_DATASET: _bytes(source_dataset),
-      _START_S: _floats([start_s]),
-      _END_S: _floats([end_s]),
+      _VERSION: feature_codec.int_feature(SCHEMA_VERSION),
+      _WAVEFORM: feature_codec.bytes_feature(waveform_to_pcm16(waveform)),
+      _SAMPLE_RATE: feature_codec.int_feature(sample_rate),
+      _NUM_SAMPLES: feature_codec.int_feature(waveform.shape[0]),
+      _FC7: feature_codec.floats_feature(fc7),
+      _FACE_JPEG: feature_codec.bytes_feature(face_jpeg),
+      _FACE_BOX: feature_codec.floats_feature(face_box),
+      _FRAME_TIME: feature_codec.floats_feature([frame_time_s]),
+      _CLIP_ID: feature_codec.bytes_feature(clip_id),
+      _SPEAKER_ID: feature_codec.bytes_feature(speaker_id),
+      _SOURCE_PATH: feature_codec.bytes_feature(source_path),
+      _SOURCE_DATASET: feature_codec.bytes_feature(source_dataset),
+      _START_S: feature_codec.floats_feature([start_s]),
+      _END_S: feature_codec.floats_feature([end_s]),
   }
-  example = tf.train.Example(features=tf.train.Features(feature=feature))
-  return example.SerializeToString()
+  return feature_codec.example_bytes(feature)
 
 
 def decode(serialized):

@@ -1,0 +1,23 @@
+"""Runs the project's real binaries in a subprocess, as a user would."""
+
+import os
+import subprocess
+import sys
+
+from tests import shared_data
+
+
+def run(args, timeout=900):
+  """Runs `python *args` from the repository; returns the CompletedProcess."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+             PYTHONPATH=shared_data.REPO_ROOT)
+  return subprocess.run([sys.executable, *args], env=env, capture_output=True,
+                        text=True, timeout=timeout, check=False)
+
+
+def run_ok(args, timeout=900):
+  """`run`, raising with the binary's stderr when it fails; returns stderr."""
+  result = run(args, timeout)
+  if result.returncode != 0:
+    raise AssertionError(f"{args[0]} failed:\n{result.stderr[-4000:]}")
+  return result.stderr
