@@ -99,6 +99,7 @@ def fsdd_clips(data_dir, out_dir, clips_per_speaker=3, seconds=6.0):
       if os.path.exists(target):
         made += 1
         continue
+      os.makedirs(os.path.dirname(target), exist_ok=True)
       wav = _concatenate_wavs(recordings[index * per_clip:], target + ".wav",
                               seconds)
       still_video(target, face, wav)

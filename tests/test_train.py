@@ -85,6 +85,26 @@ class TrainBinaryTest(tf.test.TestCase):
     for name in os.listdir(CONFIGS):
       train_config.TrainConfig.load(os.path.join(CONFIGS, name))
 
+  def test_train_step_leaves_frozen_heads_unchanged(self):
+    root = self.create_tempdir().full_path
+    pattern = fake_shards.write_shards(os.path.join(root, "data"), "train", 4)
+    config = train_config.TrainConfig.load(os.path.join(
+        CONFIGS, "tiny.json")).replace(train_pattern=pattern, batch_size=4)
+    t = trainer.Trainer(config, os.path.join(root, "run"))
+    heads = t.loss.decoder_fc.weights + t.fc8.weights
+    before_heads = [w.numpy().copy() for w in heads]
+    before_encoder = [w.numpy().copy() for w in t.model.trainable_weights]
+    batch = next(iter(t.strategy.experimental_distribute_dataset(
+        t._dataset(pattern, True))))  # pylint: disable=protected-access
+    losses = t.train_step(batch)
+    self.assertEqual(t.step, 1)
+    self.assertTrue(np.isfinite(float(losses["total"])))
+    for before, weight in zip(before_heads, heads):
+      np.testing.assert_array_equal(before, weight.numpy())
+    changed = [not np.array_equal(b, w.numpy()) for b, w in
+               zip(before_encoder, t.model.trainable_weights)]
+    self.assertTrue(all(changed))
+
   def test_learning_rate_schedule_staircase(self):
     root = self.create_tempdir().full_path
     config = train_config.TrainConfig.load(os.path.join(CONFIGS, "tiny.json"))
