@@ -15,6 +15,8 @@ import wave
 import cv2
 import numpy as np
 
+from s2f_tf.faces import video
+
 # FSDD speaker -> face photo of ../shared/data/faces (fixed, artificial map).
 FSDD_FACE_OF = {"george": "img1.jpg", "jackson": "img10.jpg",
                 "lucas": "img12.jpg", "nicolas": "img14.jpg",
@@ -33,8 +35,11 @@ def still_video(path, rgb, audio_path=None, seconds=None, silent_audio=False):
     command += ["-i", audio_path]
   elif silent_audio:
     command += ["-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono"]
+  if audio_path and not seconds:
+    # -shortest alone overshoots by seconds with a looped still image.
+    seconds = video.probe(audio_path)[0]
   if seconds:
-    command += ["-t", str(seconds)]
+    command += ["-t", f"{seconds:.3f}"]
   command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-vf",
               "scale=trunc(iw/2)*2:trunc(ih/2)*2"]
   if audio_path or silent_audio:
