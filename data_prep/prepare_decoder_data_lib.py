@@ -120,8 +120,7 @@ def run(image_root, options, loader):
       progress.update(len(group))
       continue
     models = models or loader()
-    stats = {"examples": 0, "skipped": {}, "landmark_sum": np.zeros(
-        (68, 2)).tolist()}
+    stats = {"examples": 0, "skipped": {}}
     landmark_sum = np.zeros((68, 2))
     temp = f"{final}.tmp-{uuid.uuid4().hex}"
     with tf.io.TFRecordWriter(temp) as writer:

@@ -12,7 +12,6 @@ import os
 import time
 
 from absl import logging
-import tensorflow as tf
 
 from data_prep import clip_sources
 from data_prep import prepare_decoder_data_lib
@@ -145,7 +144,6 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
       if random_vgg else ""))
   print(f"\nPredicted face:  {face_png}\nReport:          {report}\n"
         f"TensorBoard:     tensorboard --logdir {out_dir}")
-  tf.keras.backend.clear_session()
   return {"face": face_png, "report": report, "results": results,
           "shards": summary, "encoder_run": encoder_run,
           "decoder": decoder_path}

@@ -146,8 +146,7 @@ def export(model, out_dir, tflite=False, check_seconds=2.0):
                        input_signature=signature)
   archive.add_endpoint(
       name="serve_feature",
-      fn=lambda waveform: {"feature": model(waveform)["feature"]}
-      if model.decoder is None else {"feature": model.encoder(
+      fn=lambda waveform: {"feature": model.encoder(
           model.front_end(waveform), training=False)},
       input_signature=signature)
   path = os.path.join(out_dir, SAVED_MODEL_DIR)
