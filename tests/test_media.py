@@ -60,6 +60,30 @@ class MediaTest(tf.test.TestCase):
     self.assertAllClose(len(x) / 16000.0, native, atol=0.01)
     self.assertGreater(media.rms_dbfs(x), media.SILENCE_RMS_DBFS)
 
+  def test_ffmpeg_resampling_agrees_with_tensorflow_io(self):
+    import tensorflow_io as tfio  # pylint: disable=g-import-not-at-top
+    path = os.path.join(shared_data.require(shared_data.FSDD_DIR),
+                        "3_theo_7.wav")
+    with wave.open(path) as w:
+      native = np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32768.0
+      rate = w.getframerate()
+    self.assertEqual(rate, 8000)
+    reference = tfio.audio.resample(
+        tf.constant(native[:, None], tf.float32), rate_in=8000,
+        rate_out=16000).numpy()[:, 0]
+    ours = media.load_audio(path)
+    self.assertAllClose(len(ours), len(reference), atol=8)
+    n = min(len(ours), len(reference))
+
+    def aligned(lag):
+      return (ours[max(0, lag):n + min(0, lag)],
+              reference[max(0, -lag):n - max(0, lag)])
+
+    # tensorflow-io's filter delays its output (64 samples here); align first.
+    lag = max(range(-160, 161), key=lambda l: np.dot(*aligned(l)))
+    self.assertLessEqual(abs(lag), 160)  # < 10 ms
+    self.assertGreater(np.corrcoef(*aligned(lag))[0, 1], 0.999)
+
   def test_video_segment(self):
     path = os.path.join(shared_data.require(shared_data.GRID_DIR),
                         "bbaf2n.mpg")
