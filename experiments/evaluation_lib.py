@@ -175,7 +175,7 @@ def evaluate(config, classifier=None):
     results["ablations"][name] = {"table2": table2, "table3": table3}
 
   with tf.io.gfile.GFile(os.path.join(config.out_dir, RESULTS_FILE), "w") as f:
-    f.write(json.dumps(results, indent=2, default=float))
+    f.write(json.dumps(results, indent=2, default=float, allow_nan=False))
   html = report.render(results, figures)
   with tf.io.gfile.GFile(os.path.join(config.out_dir, REPORT_FILE), "w") as f:
     f.write(html)

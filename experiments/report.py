@@ -191,8 +191,9 @@ def render(results, figures):
                  "--decoder_path.</p>")
   parts.append("<h2>Craniofacial correlations (Fig. 5)</h2>")
   if "craniofacial" in results:
-    rows = [[name, f"{v['r']:.3f}", f"{v['p']:.3g}", f"{v['random_r']:.3f}",
-             paper_numbers.CRANIOFACIAL_R.get(name, "")]
+    fmt = lambda value, spec: "n/a" if value is None else format(value, spec)
+    rows = [[name, fmt(v["r"], ".3f"), fmt(v["p"], ".3g"),
+             fmt(v["random_r"], ".3f"), paper_numbers.CRANIOFACIAL_R.get(name, "")]
             for name, v in results["craniofacial"].items()]
     parts.append(_table(["measure", "Pearson r (F2F vs S2F)", "p",
                          "random pairs r", "paper r"], rows))

@@ -141,6 +141,14 @@ class CraniofacialTest(tf.test.TestCase):
     self.assertLess(result["nose_width"]["p"], 1e-10)
     self.assertLess(abs(result["nose_width"]["random_r"]), 0.15)
 
+  def test_constant_measure_gives_none_not_nan(self):
+    points = np.stack([face_points(30.0, 40.0, seed=i) for i in range(5)])
+    result = craniofacial.correlations(points, points)
+    # Nose width is 30 in every sample: r is undefined.
+    self.assertEqual(result["nose_width"], {"r": None, "p": None,
+                                            "random_r": None})
+    self.assertIsNotNone(result["jaw_width"]["r"])
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -10,6 +10,8 @@ stomion, gn gnathion, go gonion, zy zygion. Lengths are in pixels of the
 decoder's aligned 224 x 224 frame (identical for F2F and S2F).
 """
 
+import warnings
+
 import numpy as np
 import scipy.stats
 
@@ -69,18 +71,28 @@ def measures(points):
   return {name: fn(points) for name, fn, _ in MEASURES}
 
 
+def _pearson(a, b):
+  """(r, p), or (None, None) where r is undefined (a constant input)."""
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", scipy.stats.ConstantInputWarning)
+    r, p = scipy.stats.pearsonr(a, b)
+  if not np.isfinite(r):
+    return None, None
+  return float(r), float(p)
+
+
 def correlations(f2f_points, s2f_points, seed=0):
   """Per measure: Pearson r and p between F2F and S2F, and a random-pair r.
 
   The random-pair baseline correlates F2F with S2F of a shuffled order (the
-  paper's "random" row: faces and voices of different people).
+  paper's "random" row: faces and voices of different people). r and p are
+  None where a measure is constant over the samples (r is undefined).
   """
   f2f, s2f = measures(f2f_points), measures(s2f_points)
   order = np.random.RandomState(seed).permutation(len(f2f_points))
   result = {}
   for name in MEASURE_NAMES:
-    r, p = scipy.stats.pearsonr(f2f[name], s2f[name])
-    r_random, _ = scipy.stats.pearsonr(f2f[name], s2f[name][order])
-    result[name] = {"r": float(r), "p": float(p),
-                    "random_r": float(r_random)}
+    r, p = _pearson(f2f[name], s2f[name])
+    r_random, _ = _pearson(f2f[name], s2f[name][order])
+    result[name] = {"r": r, "p": p, "random_r": r_random}
   return result
