@@ -1,5 +1,6 @@
 """Face decoder: data prep on real photos, a short CPU training run, export."""
 
+import json
 import os
 import shutil
 
@@ -17,6 +18,7 @@ from s2f_tf.models import face_decoder
 from tests import binaries
 from tests import media_factory
 from tests import shared_data
+from tfrecords_schema import face_decoder_example
 
 BINARY = os.path.join(shared_data.REPO_ROOT, "experiments",
                       "train_face_decoder.py")
@@ -119,6 +121,34 @@ class FaceDecoderTest(tf.test.TestCase):
     self.assertIn("Resumed from", log)
     self.assertEqual([m["step"] for m in run_record.read_metrics(workdir)][
         -2:], [60, 65])
+
+  def test_default_config_runs_full_size_decoder(self):
+    root = self.create_tempdir().full_path
+    data = os.path.join(root, "data")
+    os.makedirs(data)
+    rng = np.random.RandomState(0)
+    mean = rng.uniform(60, 160, (68, 2))
+    with tf.io.TFRecordWriter(os.path.join(
+        data, "faces-00000-of-00001.tfrecord")) as writer:
+      for i in range(2):
+        jpeg = tf.io.encode_jpeg(tf.constant(rng.randint(
+            0, 255, (224, 224, 3)), tf.uint8)).numpy()
+        writer.write(face_decoder_example.encode(
+            fc7=rng.rand(4096), aligned_jpeg=jpeg,
+            landmarks=mean + rng.randn(68, 2), image_id=f"img{i}"))
+    with open(os.path.join(data, lib.SUMMARY_FILE), "w") as f:
+      json.dump({"mean_landmarks": mean.tolist(), "pattern": os.path.join(
+          data, "faces-*-of-00001.tfrecord")}, f)
+    workdir = os.path.join(root, "run")
+    run_binary("--workdir", workdir, "--data_dir", data, "--train_steps",
+               "1", "--batch_size", "2", "--log_every", "1")
+    config = face_decoder_trainer.DecoderTrainConfig.load(os.path.join(
+        workdir, run_record.CONFIG_FILE))
+    self.assertEqual(config.width_divisor, 1)  # the full-size decoder
+    self.assertEqual(run_record.read_metrics(workdir)[0]["step"], 1)
+    self.assertTrue(os.path.exists(os.path.join(
+        workdir, face_decoder_trainer.EXPORT_DIR,
+        face_decoder_trainer.DECODER_FILE)))
 
   def test_decoder_shapes_and_mean_start(self):
     mean = np.random.RandomState(0).uniform(40, 180, (68, 2))

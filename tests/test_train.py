@@ -74,6 +74,21 @@ class TrainBinaryTest(tf.test.TestCase):
     self.assertTrue(tf.io.gfile.glob(os.path.join(workdir, "eval",
                                                   "events.*")))
 
+  def test_paper_config_runs_full_size_model(self):
+    root = self.create_tempdir().full_path
+    train = fake_shards.write_shards(os.path.join(root, "data"), "train", 2)
+    workdir = os.path.join(root, "run")
+    run_binary("--config", os.path.join(CONFIGS, "paper.json"),
+               "--workdir", workdir, "--train_pattern", train,
+               "--train_steps", "1", "--batch_size", "2",
+               "--shuffle_buffer", "2", "--log_every", "1")
+    metrics = read_metrics(workdir)
+    self.assertEqual([m["step"] for m in metrics], [1])
+    self.assertTrue(np.isfinite(metrics[0]["losses/total"]))
+    config = train_config.TrainConfig.load(os.path.join(
+        workdir, run_record.CONFIG_FILE))
+    self.assertEqual((config.encoder, config.learning_rate), ("table1", 1e-3))
+
   def test_every_shipped_config_loads_with_paper_values(self):
     paper = train_config.TrainConfig.load(os.path.join(CONFIGS, "paper.json"))
     self.assertEqual((paper.batch_size, paper.epochs, paper.learning_rate,
