@@ -36,5 +36,6 @@ setuptools.setup(
         "s2f-evaluate = experiments.evaluate:run",
         "s2f-prepare-shards = data_prep.prepare_shards:run",
         "s2f-prepare-decoder-data = data_prep.prepare_decoder_data:run",
+        "s2f-check-vgg-face = experiments.check_vgg_face:run",
     ]},
 )

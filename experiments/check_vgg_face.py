@@ -46,5 +46,9 @@ def main(argv):
   return 0
 
 
-if __name__ == "__main__":
+def run():
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()
