@@ -164,6 +164,9 @@ def write_summary(options, count):
   with tf.io.gfile.GFile(os.path.join(options.output_dir, SUMMARY_FILE),
                          "w") as f:
     f.write(json.dumps(summary, indent=1))
+  prepare_shards_lib.write_tensorboard(options.output_dir, {
+      "decoder_data/examples": total,
+      **{f"decoder_data/skipped_{r}": n for r, n in skipped.items()}})
   return summary
 
 

@@ -300,7 +300,23 @@ def write_summary(output_dir, num_shards, options, pending):
         "pattern": os.path.join(output_dir, f"{split}-*-of-{count:05d}.tfrecord")}
   with tf.io.gfile.GFile(os.path.join(output_dir, SUMMARY_FILE), "w") as f:
     f.write(json.dumps(summary, indent=2, sort_keys=True))
+  scalars = {f"shards/skipped_{reason}": n
+             for reason, n in summary["skipped"].items()}
+  for split, stats in summary["splits"].items():
+    for name in ("examples", "speakers", "audio_hours"):
+      scalars[f"shards/{split}_{name}"] = stats[name]
+  write_tensorboard(output_dir, scalars)
   return summary
+
+
+def write_tensorboard(output_dir, scalars):
+  """Writes a job's totals as scalars to output_dir/tensorboard (step 0)."""
+  writer = tf.summary.create_file_writer(os.path.join(output_dir,
+                                                      "tensorboard"))
+  with writer.as_default(step=0):
+    for name, value in scalars.items():
+      tf.summary.scalar(name, value)
+  writer.close()
 
 
 def _runner(pipeline_options):

@@ -95,6 +95,16 @@ class PrepareShardsTest(tf.test.TestCase):
     self.assertEmpty(speakers["train"] & speakers["test"])
     self.assertEqual(speakers["train"] | speakers["test"], set(GOOD_SPEAKERS))
 
+    values = {}
+    for path in tf.io.gfile.glob(os.path.join(options.output_dir,
+                                              "tensorboard", "events.*")):
+      for event in tf.compat.v1.train.summary_iterator(path):
+        for v in event.summary.value:
+          values[v.tag] = float(tf.make_ndarray(v.tensor))
+    self.assertEqual(values["shards/skipped_several_faces"], 1.0)
+    self.assertEqual(values["shards/train_examples"] +
+                     values["shards/test_examples"], 2 * len(GOOD_SPEAKERS))
+
     example = examples["train"][0]
     self.assertEqual(int(example["schema_version"]), speech_face.SCHEMA_VERSION)
     self.assertEqual(int(example["sample_rate"]), 16000)
