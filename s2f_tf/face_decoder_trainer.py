@@ -80,7 +80,6 @@ class DecoderTrainer:
   def __init__(self, config, workdir):
     self.config = config
     self.workdir = workdir
-    tf.io.gfile.makedirs(workdir)
     run_record.write_config(config.to_json(), workdir)
     keras.utils.set_random_seed(config.seed)
     summary = prepare_decoder_data_lib.load_summary(config.data_dir)

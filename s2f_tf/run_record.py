@@ -25,7 +25,11 @@ def format_duration(seconds):
 
 
 def write_config(config_json, workdir):
-  """Writes config.json; a differing earlier one is kept as .previous."""
+  """Creates `workdir` and writes config.json into it.
+
+  A differing config.json from an earlier run is kept as .previous.
+  """
+  tf.io.gfile.makedirs(workdir)
   path = os.path.join(workdir, CONFIG_FILE)
   if tf.io.gfile.exists(path):
     with tf.io.gfile.GFile(path) as f:

@@ -42,7 +42,6 @@ class Trainer:
   def __init__(self, config, workdir):
     self.config = config
     self.workdir = workdir
-    tf.io.gfile.makedirs(workdir)
     run_record.write_config(config.to_json(), workdir)
     keras.utils.set_random_seed(config.seed)
     self.strategy = strategy_lib.get_strategy(config.strategy, config.tpu)
