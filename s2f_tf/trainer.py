@@ -154,17 +154,18 @@ class Trainer:
       return {}
     train_ds = self._dataset(config.train_pattern, True)
     iterator = iter(self.strategy.experimental_distribute_dataset(train_ds))
-    image_batches = iter(train_ds)
     losses = {}
     while self.step < total:
-      losses = self.train_step(next(iterator))
+      batch = next(iterator)
+      losses = self.train_step(batch)
       self.record.step_done()
       step = self.step
       if step % config.log_every == 0 or step == total:
         self.record.log(step, total, losses,
                         self.optimizer.learning_rate.numpy())
       if step % config.image_every == 0 or step == total:
-        self.write_images(next(image_batches))
+        # The first replica's share of the step's own batch.
+        self.write_images(self.strategy.experimental_local_results(batch)[0])
       if step % config.checkpoint_every == 0 or step == total:
         self.manager.save(checkpoint_number=step)
       if step % config.eval_every == 0 and step != total:
