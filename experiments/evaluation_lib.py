@@ -133,6 +133,8 @@ def evaluate(config, classifier=None):
 
   if classifier is None and config.attribute_models:
     classifier = attributes.OpenCvAttributeClassifier(config.attribute_models)
+  # The true faces are classified once: for agreement and for the balance.
+  true_labels = classifier.classify(main["faces"]) if classifier else None
   decoder = None
   if config.decoder_path:
     _, decoder = frozen_heads.load_face_decoder(config.decoder_path)
@@ -152,13 +154,13 @@ def evaluate(config, classifier=None):
         s2f[:4], [retrieval.top_k(q, main["true"], 5) for q in
                   main["predicted"][:4]], main["faces"], list(range(4)))
     if classifier is not None:
-      results["attributes"] = attributes.attribute_agreement(
-          classifier, main["faces"][:count], s2f)
+      results["attributes"] = attributes.agreement_from_labels(
+          {a: labels[:count] for a, labels in true_labels.items()},
+          classifier.classify(s2f))
       figures["confusion"] = report.confusion_figure(results["attributes"])
   if classifier is not None:
-    balance = classifier.classify(main["faces"])
     results["balance"] = {a: {c: labels.count(c) for c in sorted(set(labels))}
-                          for a, labels in balance.items()}
+                          for a, labels in true_labels.items()}
   else:
     results["balance"] = {"speaker": {s: main["speaker_ids"].count(s) for s in
                                       sorted(set(main["speaker_ids"]))}}

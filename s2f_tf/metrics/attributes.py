@@ -95,16 +95,14 @@ CLASSES = {"age": AGE_CLASSES, "gender": GENDER_CLASSES,
            "ethnicity": ETHNICITY_CLASSES}
 
 
-def attribute_agreement(classifier, true_images, reconstructions,
-                        classes=None):
+def agreement_from_labels(on_true, on_reconstruction, classes=None):
   """Per attribute: classes, counts, row-normalised confusion, agreement.
 
-  Rows are the attribute of the true face image, columns that of the
-  reconstruction (the paper's Fig. 4 layout).
+  `on_true` / `on_reconstruction`: {attribute: [label, ...]} for the same
+  samples in the same order. Rows are the attribute of the true face image,
+  columns that of the reconstruction (the paper's Fig. 4 layout).
   """
   classes = classes or CLASSES
-  on_true = classifier.classify(true_images)
-  on_reconstruction = classifier.classify(reconstructions)
   result = {}
   for attribute, true_labels in on_true.items():
     counts = confusion_matrix(true_labels, on_reconstruction[attribute],
@@ -117,3 +115,10 @@ def attribute_agreement(classifier, true_images, reconstructions,
         "true_distribution": {c: int(n) for c, n in zip(
             classes[attribute], counts.sum(1))}}
   return result
+
+
+def attribute_agreement(classifier, true_images, reconstructions,
+                        classes=None):
+  """`agreement_from_labels` of `classifier` run on both image sets."""
+  return agreement_from_labels(classifier.classify(true_images),
+                               classifier.classify(reconstructions), classes)
