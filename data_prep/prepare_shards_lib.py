@@ -137,10 +137,7 @@ def is_finished(output_dir, split, index, num_shards):
 def prepare_clip(spec, models, options):
   """One ClipSpec -> (serialized example, audio seconds) or a MediaError /
   FaceError whose `reason` names the skip."""
-  if not os.path.isfile(spec.media_path):
-    raise media.UnreadableMediaError(f"{spec.media_path}: no such file")
-  if os.path.getsize(spec.media_path) == 0:
-    raise media.UnreadableMediaError(f"{spec.media_path}: empty file")
+  # Missing, empty or corrupt files: probe raises UnreadableMediaError.
   duration, has_video, has_audio = video.probe(spec.media_path)
   if not has_audio:
     raise media.NoAudioError(f"{spec.media_path}: no audio stream")

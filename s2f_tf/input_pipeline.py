@@ -71,11 +71,9 @@ def make_dataset(file_pattern, batch_size, is_training,
       it to see every example.
   """
   patterns = [file_pattern] if isinstance(file_pattern, str) else file_pattern
-  files = tf.io.gfile.glob(patterns[0]) if len(patterns) == 1 else [
-      f for p in patterns for f in tf.io.gfile.glob(p)]
+  files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
   if not files:
     raise FileNotFoundError(f"no TFRecord shards match {file_pattern!r}")
-  files = sorted(files)
   shuffle = is_training and not deterministic
   ds = tf.data.Dataset.from_tensor_slices(files)
   if shuffle:
