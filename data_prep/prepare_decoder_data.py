@@ -1,13 +1,13 @@
-"""Face-decoder data binary: flags -> options -> prepare_decoder_data_lib.run.
+r"""Face-decoder data binary: flags -> options -> prepare_decoder_data_lib.run.
 
   python data_prep/prepare_decoder_data.py --image_dir=/data/faces \
       --output_dir=/data/decoder --vgg_face_weights=rcmalli_vggface_tf_vgg16.h5
 """
 
-from absl import app
 from absl import flags
 
 from data_prep import prepare_decoder_data_lib as lib
+from s2f_tf import console
 from s2f_tf.faces import face_detector
 
 flags.DEFINE_string("image_dir", None, "Folder of face photos.", required=True)
@@ -38,7 +38,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  console.run(main, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shard generation binary: flags -> clip specs + ShardOptions -> prepare_shards_lib.run.
+r"""Shard generation binary: flags -> clip specs + ShardOptions -> prepare_shards_lib.run.
 
   python data_prep/prepare_shards.py --video_dir=/data/videos \
       --output_dir=/data/shards --vgg_face_weights=rcmalli_vggface_tf_vgg16.h5
@@ -16,6 +16,7 @@ from apache_beam.options import pipeline_options
 
 from data_prep import clip_sources
 from data_prep import prepare_shards_lib as lib
+from s2f_tf import console
 from s2f_tf.faces import face_detector
 
 flags.DEFINE_string("output_dir", None, "Where shards go.", required=True)
@@ -49,6 +50,13 @@ FLAGS = flags.FLAGS
 
 
 def specs_from_flags():
+  for name, kind in (("avspeech_csv", "file"), ("media_dir", "dir"),
+                     ("voxceleb_root", "dir"), ("voxceleb_faces_root", "dir"),
+                     ("video_dir", "dir")):
+    if FLAGS[name].value:
+      console.require_path(name, FLAGS[name].value, kind)
+  if FLAGS.vgg_face_weights:
+    console.require_path("vgg_face_weights", FLAGS.vgg_face_weights)
   specs = []
   if FLAGS.avspeech_csv:
     specs += clip_sources.avspeech(FLAGS.avspeech_csv, FLAGS.media_dir)
@@ -86,7 +94,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  console.run(main, __doc__)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ VGG-Face (Spearman >= 0.6).
 import functools
 import os
 
-from absl import app
 from absl import flags
 
 from experiments import vgg_face_check_lib as lib
+from s2f_tf import console
 from s2f_tf.faces import face_detector
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights
@@ -47,7 +47,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  console.run(main, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Evaluation binary: flags -> EvalConfig -> evaluation_lib.evaluate.
+r"""Evaluation binary: flags -> EvalConfig -> evaluation_lib.evaluate.
 
   python experiments/evaluate.py --workdir=/tmp/s2f --out_dir=/tmp/s2f/eval \
       --test_pattern='/data/shards/test-*.tfrecord' \
@@ -8,10 +8,10 @@
 Every EvalConfig field is a flag; a --config JSON may set them too.
 """
 
-from absl import app
 from absl import flags
 
 from experiments import evaluation_lib
+from s2f_tf import console
 from s2f_tf import run_config
 
 flags.DEFINE_string("config", "", "Optional EvalConfig JSON.")
@@ -28,7 +28,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  console.run(main, __doc__)
 
 
 if __name__ == "__main__":

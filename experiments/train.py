@@ -1,4 +1,4 @@
-"""Training binary of the voice encoder: flags -> TrainConfig -> trainer.train.
+r"""Training binary of the voice encoder: flags -> TrainConfig -> trainer.train.
 
   python experiments/train.py --workdir=/tmp/s2f \
       --config=experiments/configs/paper.json \
@@ -10,9 +10,9 @@ Every TrainConfig field is also a flag that overrides the config file.
 
 import os
 
-from absl import app
 from absl import flags
 
+from s2f_tf import console
 from s2f_tf import run_config
 from s2f_tf import strategy as strategy_lib
 from s2f_tf import train_config
@@ -40,7 +40,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  console.run(main, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Face-decoder training binary: flags -> DecoderTrainConfig -> face_decoder_trainer.
+r"""Face-decoder training binary: flags -> DecoderTrainConfig -> face_decoder_trainer.
 
   python experiments/train_face_decoder.py --workdir=/tmp/decoder \
       --data_dir=/data/decoder
@@ -6,9 +6,9 @@
 
 import os
 
-from absl import app
 from absl import flags
 
+from s2f_tf import console
 from s2f_tf import face_decoder_trainer
 from s2f_tf import run_config
 
@@ -31,7 +31,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  console.run(main, __doc__)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from s2f_tf import console
 from s2f_tf.audio import media
 
 flags.DEFINE_string("audio", "", "predict: one audio or video file.")
@@ -44,6 +45,9 @@ def _model():
   if not FLAGS.checkpoint:
     raise app.UsageError("--checkpoint is required: a voice-encoder workdir "
                          "(train one, or run `s2f demo`)")
+  console.require_path("checkpoint", FLAGS.checkpoint, "dir")
+  if FLAGS.decoder:
+    console.require_path("decoder", FLAGS.decoder)
   return speech_to_face, speech_to_face.SpeechToFace.from_workdir(
       FLAGS.checkpoint, FLAGS.decoder)
 
@@ -59,9 +63,13 @@ def _batch_inputs():
 
 
 def predict(argv):
+  """Predicts a face (PNG with caption + 4096-D feature .npy) per recording."""
   del argv
   if not (FLAGS.audio or FLAGS.audio_dir or FLAGS.csv):
     raise app.UsageError("give --audio, --audio_dir or --csv")
+  for name, kind in (("audio", "file"), ("audio_dir", "dir"), ("csv", "file")):
+    if FLAGS[name].value:
+      console.require_path(name, FLAGS[name].value, kind)
   library, model = _model()
   print(f"Note: each output is an {library.NOTICE}.")
   if FLAGS.audio:
@@ -96,6 +104,7 @@ def predict(argv):
 
 
 def export(argv):
+  """Writes a SavedModel (waveform -> feature + image) and optionally TFLite."""
   del argv
   library, model = _model()
   result = library.export(model, FLAGS.out_dir or "s2f_export",
@@ -110,6 +119,7 @@ def export(argv):
 
 
 def demo(argv):
+  """Runs the whole pipeline on real data in minutes (tiny models)."""
   del argv
   from experiments import demo_lib  # pylint: disable=g-import-not-at-top
   demo_lib.run_demo(FLAGS.out_dir or "s2f_demo", quick=FLAGS.quick,
@@ -119,14 +129,26 @@ def demo(argv):
 
 
 COMMANDS = {"predict": predict, "export": export, "demo": demo}
+# The flags each command reads (what its --help lists).
+COMMAND_FLAGS = {
+    "predict": ("audio", "audio_dir", "csv", "checkpoint", "decoder", "out",
+                "out_dir"),
+    "export": ("checkpoint", "decoder", "out_dir", "tflite"),
+    "demo": ("out_dir", "quick", "data_dir", "vgg_face_weights"),
+}
 
 
 def run():
+  """`s2f COMMAND [flags]`; `s2f --help` and `s2f COMMAND --help` exit 0."""
   if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
-    print(USAGE, file=sys.stderr)
-    sys.exit(2)
+    asked = len(sys.argv) > 1 and sys.argv[1] in console.HELP_ARGS
+    print(USAGE, file=sys.stdout if asked else sys.stderr)
+    sys.exit(0 if asked else 2)
   command = sys.argv[1]
-  app.run(COMMANDS[command], argv=[f"{sys.argv[0]} {command}"] + sys.argv[2:])
+  function = COMMANDS[command]
+  console.run(function, f"s2f {command}: {function.__doc__}",
+              argv=[f"{sys.argv[0]} {command}"] + sys.argv[2:],
+              only=COMMAND_FLAGS[command])
 
 
 if __name__ == "__main__":

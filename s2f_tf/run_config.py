@@ -6,7 +6,9 @@ library call.
 """
 
 import dataclasses
+import inspect
 import json
+import re
 
 from absl import flags
 
@@ -38,12 +40,39 @@ _DEFINE = {"bool": flags.DEFINE_boolean, "int": flags.DEFINE_integer,
            "float": flags.DEFINE_float, "str": flags.DEFINE_string}
 
 
+_FIELD_LINE = re.compile(r"^\s+(\w+): \w+ = [^#]*(?:#\s*(.*))?$")
+_COMMENT_LINE = re.compile(r"^\s+#\s*(.*)$")
+
+
+def field_comments(config_class):
+  """{field: the comment beside it or on the lines just above it}."""
+  comments, above = {}, []
+  for line in inspect.getsource(config_class).splitlines():
+    comment = _COMMENT_LINE.match(line)
+    if comment:
+      above.append(comment.group(1))
+      continue
+    field = _FIELD_LINE.match(line)
+    if field:
+      comments[field.group(1)] = " ".join(
+          above + ([field.group(2)] if field.group(2) else []))
+    above = []
+  return comments
+
+
 def define_flags(config_class, flag_values=flags.FLAGS):
-  """Defines one override flag per field of `config_class`."""
+  """Defines one override flag per field of `config_class`.
+
+  Its help is the field's comment in the dataclass and its default there
+  (the flag itself defaults to None: keep the --config file's value).
+  """
+  comments = field_comments(config_class)
   for field in dataclasses.fields(config_class):
     kind = field.type if isinstance(field.type, str) else field.type.__name__
-    _DEFINE[kind](field.name, None, f"Override config '{field.name}'.",
-                  flag_values=flag_values)
+    text = comments.get(field.name) or field.name.replace("_", " ")
+    _DEFINE[kind](field.name, None,
+                  f"{text} (default: the --config file's value, else "
+                  f"{field.default!r})", flag_values=flag_values)
 
 
 def from_flags(config_class, path, flag_values=flags.FLAGS):

@@ -15,8 +15,8 @@ from s2f_tf.losses import speech2face_loss
 class TrainConfig(run_config.RunConfig):
   """All knobs of one voice-encoder training run."""
 
-  train_pattern: str = ""
-  eval_pattern: str = ""
+  train_pattern: str = ""  # Glob of the training TFRecord shards.
+  eval_pattern: str = ""  # Glob of the eval shards ("": no evaluation).
   batch_size: int = 8  # Sec. 4.
   epochs: float = 3.0  # Sec. 4.
   # Steps to run; 0 derives them from `epochs` x training examples / batch.
@@ -28,23 +28,23 @@ class TrainConfig(run_config.RunConfig):
   adam_beta1: float = 0.5  # Sec. 4.
   adam_beta2: float = 0.999  # Not given; Adam's default.
   adam_epsilon: float = 1e-4  # Sec. 4.
-  lambda1: float = speech2face_loss.LAMBDA1
-  lambda2: float = speech2face_loss.LAMBDA2
-  temperature: float = speech2face_loss.DISTILL_TEMPERATURE
+  lambda1: float = speech2face_loss.LAMBDA1  # Eq. 1 weight of the f_dec L1.
+  lambda2: float = speech2face_loss.LAMBDA2  # Eq. 1 distillation weight.
+  temperature: float = speech2face_loss.DISTILL_TEMPERATURE  # Eq. 1 T.
   loss_type: str = "paper"  # 'paper' (Eq. 1) or 'pixel' (Fig. 8 ablation).
-  segment_seconds: float = spectrogram.CLIP_SECONDS
+  segment_seconds: float = spectrogram.CLIP_SECONDS  # Speech per example.
   encoder: str = "table1"  # 'table1' or 'tiny' (tests / quick demo only).
   use_batch_norm: bool = True  # False: Fig. 9 ablation.
   strategy: str = "default"  # default | one_device | mirrored | multi_worker | tpu
-  tpu: str = ""
+  tpu: str = ""  # TPU name or address for strategy=tpu.
   decoder_path: str = ""  # Exported face decoder (.keras); "" = random fc.
   fc8_weights: str = ""  # VGG-Face .h5/.mat for fc8; "" = random fc8.
-  shuffle_buffer: int = 4096
-  deterministic: bool = False
-  seed: int = 0
-  log_every: int = 100
-  image_every: int = 1000
-  checkpoint_every: int = 1000
-  keep_checkpoints: int = 5
-  eval_every: int = 5000
-  eval_batches: int = 50
+  shuffle_buffer: int = 4096  # Examples in the shuffle buffer.
+  deterministic: bool = False  # Fixed data order and TF op determinism.
+  seed: int = 0  # Initialisation and shuffling seed.
+  log_every: int = 100  # Steps between loss logs.
+  image_every: int = 1000  # Steps between TensorBoard face images.
+  checkpoint_every: int = 1000  # Steps between checkpoints.
+  keep_checkpoints: int = 5  # Newest checkpoints kept.
+  eval_every: int = 5000  # Steps between evaluations.
+  eval_batches: int = 50  # Batches per evaluation.

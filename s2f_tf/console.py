@@ -1,0 +1,105 @@
+"""How every s2f console script starts: its own --help, and one-line errors.
+
+absl's `--help` lists the key flags of `__main__`, which for an installed
+console script is pip's shim (no flags), and exits 1. `run` instead prints
+the binary's docstring and the flags s2f itself defines (with help text and
+defaults) and exits 0. Errors a user can fix (a missing file, a bad flag
+value, unreadable media) end the run with one line `error: ...` on stderr and
+exit status 2; `S2F_TRACEBACK=1` shows the traceback instead.
+"""
+
+import os
+import sys
+import textwrap
+
+from absl import app
+from absl import flags
+
+HELP_ARGS = ("--help", "-h", "--helpshort", "-?", "-help")
+# Modules whose flags are s2f's own (the rest come from absl, TF, Beam).
+OWN_PACKAGES = ("s2f_tf", "experiments", "data_prep")
+TRACEBACK_ENV = "S2F_TRACEBACK"
+# Exceptions that mean "fix your input", not "s2f has a bug".
+USER_ERRORS = (app.UsageError, FileNotFoundError, NotADirectoryError,
+               IsADirectoryError, PermissionError, ValueError)
+
+
+def require_path(flag_name, path, kind="file"):
+  """Raises UsageError naming `--flag_name` unless `path` is a `kind`.
+
+  kind: 'file', 'dir', or 'pattern' (a glob that must match something).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  found = {"file": os.path.isfile, "dir": os.path.isdir,
+           "pattern": lambda p: bool(tf.io.gfile.glob(p))}[kind](path)
+  if not found:
+    what = {"file": "no such file", "dir": "no such folder",
+            "pattern": "matches no files"}[kind]
+    raise app.UsageError(f"--{flag_name}={path}: {what}")
+  return path
+
+
+def _own(module_name):
+  return (module_name == sys.argv[0] or module_name.endswith(".py")
+          or module_name.split(".")[0] in OWN_PACKAGES)
+
+
+def own_flags(only=None):
+  """s2f's flags of this process (those named in `only`, when given)."""
+  seen = {}
+  for module, module_flags in flags.FLAGS.flags_by_module_dict().items():
+    if _own(module):
+      for flag in module_flags:
+        seen.setdefault(flag.name, flag)
+  names = sorted(seen) if only is None else [n for n in only if n in seen]
+  return [seen[n] for n in names]
+
+
+def help_text(doc, only=None):
+  """The binary's docstring followed by each own flag, help and default."""
+  lines = [textwrap.dedent(doc or "").strip(), "", "flags:"]
+  for flag in own_flags(only):
+    lines.append(f"  --{flag.name}: {flag.help}")
+    if _is_required(flag):
+      lines.append("    (required)")
+    elif flag.default is not None:
+      lines.append(f"    (default: {flag.default_as_str})")
+  lines += ["", "Try --helpfull for absl's and TensorFlow's flags too."]
+  return "\n".join(lines)
+
+
+def _is_required(flag):
+  return any(getattr(v, "flag_name", None) == flag.name
+             and "required" in str(getattr(v, "message", ""))
+             for v in flag.validators)
+
+
+def _one_line(error):
+  text = " ".join(str(error).split())
+  return f"error: {text or type(error).__name__}"
+
+
+def run(main, doc, argv=None, only=None):
+  """absl.app.run(main) with s2f's --help and one-line user errors.
+
+  Args:
+    main: the binary's main(argv).
+    doc: what --help prints above the flags (the binary's docstring).
+    argv: the command line (default sys.argv).
+    only: names of the flags this command uses (default: all of s2f's).
+  """
+  argv = list(sys.argv if argv is None else argv)
+  if any(arg in HELP_ARGS for arg in argv[1:]):
+    print(help_text(doc, only))
+    sys.exit(0)
+
+  def guarded(args):
+    try:
+      return main(args)
+    except USER_ERRORS as e:
+      if os.environ.get(TRACEBACK_ENV):
+        raise
+      print(_one_line(e), file=sys.stderr)
+      sys.exit(2)
+
+  app.run(guarded, argv=argv)

@@ -1,0 +1,102 @@
+"""Every installed console script: --help lists its own flags; bad input is one line."""
+
+import os
+import shutil
+import subprocess
+
+from absl.testing import parameterized
+import tensorflow as tf
+
+from tests import shared_data
+
+# (command, flags its --help must list, flags it must not list)
+HELP_CASES = (
+    ("s2f predict", ("--audio", "--audio_dir", "--checkpoint", "--out"),
+     ("--quick", "--tflite")),
+    ("s2f export", ("--checkpoint", "--out_dir", "--tflite"), ("--audio",)),
+    ("s2f demo", ("--out_dir", "--quick", "--vgg_face_weights"),
+     ("--checkpoint",)),
+    ("s2f-train", ("--workdir", "--config", "--train_pattern",
+                   "--learning_rate", "--strategy"), ("--image_dir",)),
+    ("s2f-train-face-decoder", ("--workdir", "--data_dir", "--train_steps"),
+     ("--lambda2",)),
+    ("s2f-evaluate", ("--workdir", "--test_pattern", "--out_dir"),
+     ("--train_pattern",)),
+    ("s2f-prepare-shards", ("--output_dir", "--video_dir", "--avspeech_csv",
+                            "--runner"), ("--workdir",)),
+    ("s2f-prepare-decoder-data", ("--image_dir", "--output_dir", "--flips"),
+     ("--video_dir",)),
+    ("s2f-check-vgg-face", ("--weights", "--faces_dir"), ("--workdir",)),
+)
+
+
+def _run(command_line, cwd):
+  words = command_line.split()
+  executable = shutil.which(words[0])
+  if executable is None:
+    raise AssertionError(f"{words[0]} is not installed: run `pip install -e .`"
+                         " (README) first")
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  return subprocess.run([executable, *words[1:]], capture_output=True,
+                        text=True, timeout=300, cwd=cwd, env=env, check=False)
+
+
+class HelpTest(parameterized.TestCase):
+
+  @parameterized.parameters(*HELP_CASES)
+  def test_help_lists_own_flags_and_exits_zero(self, command, present, absent):
+    result = _run(command + " --help", self.create_tempdir().full_path)
+    self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+    for flag in present:
+      self.assertIn(f"  {flag}:", result.stdout, f"{command} --help")
+    for flag in absent:
+      self.assertNotIn(f"  {flag}:", result.stdout, f"{command} --help")
+    self.assertIn("(default:", result.stdout)
+    self.assertNotIn("Traceback", result.stderr)
+
+  def test_config_override_flags_show_their_help_and_default(self):
+    result = _run("s2f-train --help", self.create_tempdir().full_path)
+    line = next(l for l in result.stdout.splitlines()
+                if l.startswith("  --adam_epsilon:"))
+    self.assertIn("Sec. 4.", line)
+    self.assertIn("else 0.0001", line)
+
+
+class OneLineErrorTest(parameterized.TestCase):
+
+  def _assert_one_line_error(self, result, *needles):
+    self.assertNotEqual(result.returncode, 0)
+    self.assertNotIn("Traceback", result.stderr)
+    lines = [l for l in result.stderr.splitlines()
+             if l.strip() and "apitools" not in l]
+    self.assertLen(lines, 1, result.stderr)
+    self.assertTrue(lines[0].startswith("error: "), lines[0])
+    for needle in needles:
+      self.assertIn(needle, lines[0])
+
+  def test_missing_checkpoint(self):
+    clip = shared_data.require(os.path.join(shared_data.GRID_DIR,
+                                            "bbaf2n.mpg"))
+    cwd = self.create_tempdir().full_path
+    self._assert_one_line_error(_run(f"s2f predict --audio {clip}", cwd),
+                                "--checkpoint")
+    self._assert_one_line_error(
+        _run(f"s2f predict --audio {clip} --checkpoint {cwd}/no_run", cwd),
+        "--checkpoint", "no_run")
+
+  def test_missing_weights_file(self):
+    cwd = self.create_tempdir().full_path
+    self._assert_one_line_error(
+        _run(f"s2f-check-vgg-face --weights {cwd}/vgg_face.mat", cwd),
+        "vgg_face.mat", "does not download")
+
+  def test_missing_video_dir(self):
+    cwd = self.create_tempdir().full_path
+    self._assert_one_line_error(
+        _run(f"s2f-prepare-shards --output_dir {cwd}/out "
+             f"--video_dir {cwd}/no_videos", cwd), "--video_dir", "no_videos")
+    self.assertFalse(os.path.exists(os.path.join(cwd, "out")))
+
+
+if __name__ == "__main__":
+  tf.test.main()
