@@ -80,6 +80,17 @@ def write_matconvnet(path, weights):
   scipy.io.savemat(path, {"net": {"layers": cells}})
 
 
+# The releases' own input recipes, written out by hand from their docs:
+# keras-vggface (Caffe) takes BGR minus BGR means; Oxford's MatConvNet
+# vgg_face.mat takes RGB minus net.meta.normalization.averageImage.
+def caffe_input(rgb):
+  return rgb[..., ::-1] - np.array([93.5940, 104.7624, 129.1863])
+
+
+def matconvnet_input(rgb):
+  return rgb - np.array([129.1863, 104.7624, 93.5940])
+
+
 class VggFaceTest(tf.test.TestCase):
 
   def test_full_size_layout_and_parameter_count(self):
@@ -102,13 +113,17 @@ class VggFaceTest(tf.test.TestCase):
     self.assertAllClose(out[0, 0, 0],
                         [30 - 93.5940, 20 - 104.7624, 10 - 129.1863])
 
-  def _check_loaded(self, path, weights):
+  def _check_loaded(self, path, weights, release_input):
+    """s2f's preprocessing + loaded model == the release's own input recipe.
+
+    release_input: RGB image -> what the released network expects.
+    """
     model = vgg_face.build_vgg_face(**SMALL)
     vgg_face_weights.load_vgg_face_weights(model, path)
-    images = np.random.RandomState(3).uniform(-50, 50, (2, 16, 16, 3))
-    out = model(images.astype(np.float32))
+    rgb = np.random.RandomState(3).uniform(0, 255, (2, 16, 16, 3))
+    out = model(vgg_face.preprocess_input(rgb.astype(np.float32)))
     for i in range(2):
-      fc7, fc8 = numpy_forward(weights, images[i])
+      fc7, fc8 = numpy_forward(weights, release_input(rgb[i]))
       self.assertAllClose(out["fc7"][i], fc7, rtol=1e-4, atol=1e-4)
       self.assertAllClose(out["fc8"][i], fc8, rtol=1e-4, atol=1e-4)
 
@@ -116,7 +131,7 @@ class VggFaceTest(tf.test.TestCase):
     path = os.path.join(self.get_temp_dir(), "rcmalli_vggface_tf_vgg16.h5")
     weights = random_weights(1)
     write_keras_h5(path, weights)
-    self._check_loaded(path, weights)
+    self._check_loaded(path, weights, caffe_input)
 
   def test_loads_full_model_h5(self):
     path = os.path.join(self.get_temp_dir(), "full_model.h5")
@@ -126,13 +141,17 @@ class VggFaceTest(tf.test.TestCase):
     with h5py.File(inner, "r") as src, h5py.File(path, "w") as dst:
       src.copy(src["/"], dst, name="model_weights")
       dst["model_weights"].attrs["layer_names"] = src.attrs["layer_names"]
-    self._check_loaded(path, weights)
+    self._check_loaded(path, weights, caffe_input)
 
   def test_loads_matconvnet_mat_and_reproduces_outputs(self):
     path = os.path.join(self.get_temp_dir(), "vgg_face.mat")
     weights = random_weights(2)
+    # conv1_1 must read its three input channels differently, or a swapped
+    # colour order would go unnoticed.
+    first = weights["conv1_1"][0]
+    self.assertGreater(np.abs(first[:, :, 0] - first[:, :, 2]).max(), 0.1)
     write_matconvnet(path, weights)
-    self._check_loaded(path, weights)
+    self._check_loaded(path, weights, matconvnet_input)
 
   def test_missing_file_names_what_to_download(self):
     model = vgg_face.build_vgg_face(**SMALL)

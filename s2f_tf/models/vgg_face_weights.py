@@ -7,6 +7,13 @@ Two releases are supported, each read from a local file (s2f never downloads):
 - the Oxford MatConvNet release, `vgg_face.mat` (a `net` struct, or bare
   `layers`, each layer with `name` and `weights` = {kernel HWIO, bias}; the
   fully connected layers are stored as convolutions and are reshaped).
+
+The two releases expect different inputs: the h5 (converted from Caffe)
+takes BGR minus the BGR means, the MatConvNet net takes RGB minus its
+`averageImage` (129.19, 104.76, 93.59). s2f feeds every model BGR minus the
+BGR means (`vgg_face.preprocess_input`: the same means, reversed), so the
+.mat loader reverses conv1_1's input-channel axis, which makes the network
+read BGR exactly as the released one reads RGB.
 """
 
 import os
@@ -21,6 +28,7 @@ DOWNLOAD_HELP = (
     "(www.robots.ox.ac.uk/~vgg/software/vgg_face/).")
 
 _WEIGHTED_LAYERS = ("conv", "fc")
+FIRST_CONV = "conv1_1"
 
 
 def _weighted_layers(model):
@@ -58,6 +66,8 @@ def _read_mat(path):
     kernel, bias = params[0], params[1]
     weights[str(layer.name)] = [np.asarray(kernel, np.float32),
                                 np.asarray(bias, np.float32).reshape(-1)]
+  if FIRST_CONV in weights:  # RGB input -> the BGR input s2f feeds.
+    weights[FIRST_CONV][0] = weights[FIRST_CONV][0][:, :, ::-1, :].copy()
   return weights
 
 
