@@ -1,9 +1,14 @@
 """The frozen heads of Eq. 1: face-decoder fc (4096 -> 1000) and VGG-Face fc8.
 
 Both are loaded from files the user provides (an exported face decoder, the
-released VGG-Face weights). Without them a seeded random layer stands in and a
-warning says so loudly: the loss then only exercises the pipeline.
+released VGG-Face weights). Training refuses to start without them
+(`check_heads`) unless random heads are explicitly allowed (tests, demo);
+then a seeded random layer stands in and a warning says so loudly: the loss
+only exercises the pipeline.
 """
+
+import os
+
 
 from absl import logging
 import keras
@@ -26,6 +31,28 @@ def _frozen_dense(units, name, seed, kernel=None, bias=None):
                        bias.reshape(units).astype(np.float32)])
   layer.trainable = False
   return layer
+
+
+def check_heads(decoder_path, fc8_weights, allow_random_heads):
+  """Raises a ValueError naming what to provide unless both heads are real.
+
+  Given paths must exist; missing ones are an error unless
+  `allow_random_heads`.
+  """
+  for flag, path in (("decoder_path", decoder_path),
+                     ("fc8_weights", fc8_weights)):
+    if path and not os.path.isfile(path):
+      raise FileNotFoundError(f"--{flag}={path}: no such file")
+  missing = [flag for flag, path in (("decoder_path", decoder_path),
+                                     ("fc8_weights", fc8_weights)) if not path]
+  if missing and not allow_random_heads:
+    raise ValueError(
+        "Eq. 1 needs the frozen heads: give "
+        + " and ".join(f"--{m}" for m in missing)
+        + " (--decoder_path: a face decoder exported by s2f-train-face-decoder;"
+        " --fc8_weights: the released VGG-Face rcmalli_vggface_tf_vgg16.h5 or "
+        "vgg_face.mat), or pass --allow_random_heads to test the pipeline "
+        "with random ones")
 
 
 def load_fc8(weights_path="", seed=0):

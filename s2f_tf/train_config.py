@@ -39,6 +39,9 @@ class TrainConfig(run_config.RunConfig):
   tpu: str = ""  # TPU name or address for strategy=tpu.
   decoder_path: str = ""  # Exported face decoder (.keras); "" = random fc.
   fc8_weights: str = ""  # VGG-Face .h5/.mat for fc8; "" = random fc8.
+  # Train against seeded random f_dec / fc8 when decoder_path / fc8_weights
+  # are not given (tests and the demo only: Eq. 1 is then meaningless).
+  allow_random_heads: bool = False
   shuffle_buffer: int = 4096  # Examples in the shuffle buffer.
   deterministic: bool = False  # Fixed data order and TF op determinism.
   seed: int = 0  # Initialisation and shuffling seed.

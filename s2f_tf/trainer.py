@@ -40,6 +40,8 @@ class Trainer:
   """Builds everything inside the strategy scope and runs the loop."""
 
   def __init__(self, config, workdir):
+    frozen_heads.check_heads(config.decoder_path, config.fc8_weights,
+                             config.allow_random_heads)
     self.config = config
     self.workdir = workdir
     run_record.write_config(config.to_json(), workdir)

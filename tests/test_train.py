@@ -81,13 +81,31 @@ class TrainBinaryTest(tf.test.TestCase):
     run_binary("--config", os.path.join(CONFIGS, "paper.json"),
                "--workdir", workdir, "--train_pattern", train,
                "--train_steps", "1", "--batch_size", "2",
-               "--shuffle_buffer", "2", "--log_every", "1")
+               "--shuffle_buffer", "2", "--log_every", "1",
+               "--allow_random_heads")
     metrics = read_metrics(workdir)
     self.assertEqual([m["step"] for m in metrics], [1])
     self.assertTrue(np.isfinite(metrics[0]["losses/total"]))
     config = train_config.TrainConfig.load(os.path.join(
         workdir, run_record.CONFIG_FILE))
     self.assertEqual((config.encoder, config.learning_rate), ("table1", 1e-3))
+
+  def test_paper_config_refuses_random_heads(self):
+    root = self.create_tempdir().full_path
+    train = fake_shards.write_shards(os.path.join(root, "data"), "train", 2)
+    workdir = os.path.join(root, "run")
+    result = binaries.run([BINARY, "--config",
+                           os.path.join(CONFIGS, "paper.json"), "--workdir",
+                           workdir, "--train_pattern", train])
+    self.assertNotEqual(result.returncode, 0)
+    self.assertNotIn("Traceback", result.stderr)
+    error = result.stderr.strip().splitlines()[-1]
+    self.assertTrue(error.startswith("error: "), error)
+    for needed in ("--decoder_path", "--fc8_weights", "--allow_random_heads",
+                   "vgg_face.mat"):
+      self.assertIn(needed, error)
+    self.assertFalse(tf.io.gfile.glob(os.path.join(workdir, "checkpoints",
+                                                   "*")))
 
   def test_every_shipped_config_loads_with_paper_values(self):
     paper = train_config.TrainConfig.load(os.path.join(CONFIGS, "paper.json"))
