@@ -26,11 +26,12 @@ def parse(example, mean_landmarks):
 
 def make_dataset(file_pattern, mean_landmarks, batch_size, is_training,
                  deterministic=False, seed=None, shuffle_buffer=1024,
-                 cache=False):
+                 cache=False, skip_examples=0):
   """Batches of {'fc7', 'image', 'texture', 'landmarks'}.
 
   `cache` keeps parsed examples (textures included, ~1.2 MB each) in memory:
-  for small data sets such as the demo's.
+  for small data sets such as the demo's. `skip_examples` passes over the
+  start of the (shuffled) stream: a resumed run continues the data order.
   """
   files = sorted(tf.io.gfile.glob(file_pattern))
   if not files:
@@ -46,4 +47,6 @@ def make_dataset(file_pattern, mean_landmarks, batch_size, is_training,
     ds = ds.repeat()
     if not deterministic:
       ds = ds.shuffle(shuffle_buffer, seed=seed)
+  if skip_examples:
+    ds = ds.skip(skip_examples)
   return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -82,6 +82,8 @@ class DecoderTrainer:
     self.workdir = workdir
     run_record.write_config(config.to_json(), workdir)
     keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+      tf.config.experimental.enable_op_determinism()
     summary = prepare_decoder_data_lib.load_summary(config.data_dir)
     self.mean_landmarks = np.asarray(summary["mean_landmarks"], np.float32)
     self.pattern = summary["pattern"]
@@ -149,7 +151,8 @@ class DecoderTrainer:
     ds = face_decoder_input.make_dataset(
         self.pattern, self.mean_landmarks, config.batch_size, True,
         deterministic=config.deterministic, seed=config.seed,
-        shuffle_buffer=config.shuffle_buffer, cache=config.cache)
+        shuffle_buffer=config.shuffle_buffer, cache=config.cache,
+        skip_examples=self.step * config.batch_size)  # Resume continues.
     iterator = iter(ds)
     losses = {}
     while self.step < config.train_steps:
@@ -157,6 +160,7 @@ class DecoderTrainer:
       losses = self.train_step(batch)
       self.record.step_done()
       step = self.step
+      run_record.check_finite(step, losses, self.manager)
       last = step == config.train_steps
       if step % config.log_every == 0 or last:
         self.record.log(step, config.train_steps, losses,

@@ -53,7 +53,8 @@ def parse(example, is_training, segment_seconds=spectrogram.CLIP_SECONDS,
 def make_dataset(file_pattern, batch_size, is_training,
                  segment_seconds=spectrogram.CLIP_SECONDS, shuffle_buffer=4096,
                  deterministic=False, seed=None, repeat=None,
-                 with_images=False, with_ids=False, drop_remainder=True):
+                 with_images=False, with_ids=False, drop_remainder=True,
+                 skip_examples=0):
   """Builds the batched dataset of one split.
 
   Args:
@@ -69,6 +70,10 @@ def make_dataset(file_pattern, batch_size, is_training,
     with_ids: also yield 'clip_id' and 'speaker_id' strings.
     drop_remainder: drop the last partial batch (training); evaluation keeps
       it to see every example.
+    skip_examples: examples of the (shuffled) stream to pass over before the
+      first batch: a resumed run passes step x global batch, so it continues
+      the data order instead of replaying it. Skipped records are read but
+      not decoded.
   """
   patterns = [file_pattern] if isinstance(file_pattern, str) else file_pattern
   files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
@@ -88,6 +93,8 @@ def make_dataset(file_pattern, batch_size, is_training,
     ds = ds.repeat()
   if shuffle:
     ds = ds.shuffle(shuffle_buffer, seed=seed)
+  if skip_examples:
+    ds = ds.skip(skip_examples)
   ds = ds.map(speech_face.decode, num_parallel_calls=tf.data.AUTOTUNE,
               deterministic=deterministic or None)
   ds = ds.map(lambda e: parse(e, is_training, segment_seconds, with_images,

@@ -10,6 +10,7 @@ import os
 import time
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 
 CONFIG_FILE = "config.json"
@@ -56,6 +57,26 @@ def checkpoint_manager(workdir, max_to_keep, **objects):
                       ).assert_existing_objects_matched()
     logging.info("Resumed from %s", manager.latest_checkpoint)
   return manager
+
+
+class NonFiniteLossError(ValueError):
+  """A loss term became NaN or Inf; training stopped without saving."""
+
+
+def check_finite(step, losses, manager):
+  """Raises NonFiniteLossError naming the step and terms if any is not finite.
+
+  Call before saving: the newest checkpoint in `manager` is then the last
+  good one, and the message names it.
+  """
+  bad = {name: float(value) for name, value in losses.items()
+         if not np.isfinite(float(value))}
+  if bad:
+    raise NonFiniteLossError(
+        f"non-finite loss at step {step}: "
+        + ", ".join(f"{name}={value}" for name, value in sorted(bad.items()))
+        + f"; stopped without saving; last good checkpoint: "
+        f"{manager.latest_checkpoint or 'none'}")
 
 
 def read_metrics(workdir):

@@ -46,6 +46,8 @@ class Trainer:
     self.workdir = workdir
     run_record.write_config(config.to_json(), workdir)
     keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+      tf.config.experimental.enable_op_determinism()
     self.strategy = strategy_lib.get_strategy(config.strategy, config.tpu)
     logging.info("Strategy %s with %d replicas in sync", config.strategy,
                  self.strategy.num_replicas_in_sync)
@@ -79,13 +81,13 @@ class Trainer:
   def step(self):
     return int(self.optimizer.iterations.numpy())
 
-  def _dataset(self, pattern, is_training, repeat=None):
+  def _dataset(self, pattern, is_training, repeat=None, skip_examples=0):
     return input_pipeline.make_dataset(
         pattern, self.config.batch_size, is_training,
         segment_seconds=self.config.segment_seconds,
         shuffle_buffer=self.config.shuffle_buffer,
         deterministic=self.config.deterministic, seed=self.config.seed,
-        repeat=repeat, with_images=True)
+        repeat=repeat, with_images=True, skip_examples=skip_examples)
 
   def _per_replica_losses(self, batch, training):
     v_s = self.model(batch["spectrogram"], training=training)
@@ -154,7 +156,9 @@ class Trainer:
     if self.step >= total:
       logging.info("Already at step %d of %d: nothing to do.", self.step, total)
       return {}
-    train_ds = self._dataset(config.train_pattern, True)
+    # A resumed run continues the data order where the checkpoint left it.
+    train_ds = self._dataset(config.train_pattern, True,
+                             skip_examples=self.step * config.batch_size)
     iterator = iter(self.strategy.experimental_distribute_dataset(train_ds))
     losses = {}
     while self.step < total:
@@ -162,6 +166,7 @@ class Trainer:
       losses = self.train_step(batch)
       self.record.step_done()
       step = self.step
+      run_record.check_finite(step, losses, self.manager)
       if step % config.log_every == 0 or step == total:
         self.record.log(step, total, losses,
                         self.optimizer.learning_rate.numpy())

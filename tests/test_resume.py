@@ -1,0 +1,141 @@
+"""Both trainers: a resumed run equals an uninterrupted one; non-finite losses stop.
+
+N steps straight vs N/2 steps, a new process, N/2 more (the real binaries,
+CPU, --deterministic: op determinism and a fixed data order). Every variable
+of the final checkpoint (model, optimizer slots, step) must agree to 1e-6
+relative / absolute: the same ops on the same data in the same order, so
+only a different batch or a lost optimizer state could move them further.
+"""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from s2f_tf import run_record
+from s2f_tf import train_config
+from s2f_tf import trainer
+from tests import binaries
+from tests import fake_shards
+from tests import shared_data
+from tfrecords_schema import face_decoder_example
+
+EXPERIMENTS = os.path.join(shared_data.REPO_ROOT, "experiments")
+CONFIGS = os.path.join(EXPERIMENTS, "configs")
+TOLERANCE = 1e-6
+
+
+def checkpoint_values(workdir):
+  path = tf.train.latest_checkpoint(os.path.join(workdir,
+                                                 run_record.CHECKPOINT_DIR))
+  reader = tf.train.load_checkpoint(path)
+  return path, {name: reader.get_tensor(name)
+                for name, _ in tf.train.list_variables(path)
+                if name.endswith("/.ATTRIBUTES/VARIABLE_VALUE")}
+
+
+def write_decoder_data(directory, count=8):
+  rng = np.random.RandomState(0)
+  os.makedirs(directory)
+  mean = rng.uniform(60, 160, (68, 2))
+  with tf.io.TFRecordWriter(os.path.join(
+      directory, "faces-00000-of-00001.tfrecord")) as writer:
+    for i in range(count):
+      jpeg = tf.io.encode_jpeg(tf.constant(rng.randint(
+          0, 255, (224, 224, 3)), tf.uint8)).numpy()
+      writer.write(face_decoder_example.encode(
+          fc7=rng.rand(4096), aligned_jpeg=jpeg,
+          landmarks=mean + rng.randn(68, 2), image_id=f"img{i}"))
+  with open(os.path.join(directory, "summary.json"), "w") as f:
+    json.dump({"mean_landmarks": mean.tolist(), "pattern": os.path.join(
+        directory, "faces-*-of-00001.tfrecord")}, f)
+
+
+class ResumeTest(tf.test.TestCase):
+
+  def _straight_vs_resumed(self, binary, common, steps):
+    root = self.create_tempdir().full_path
+    straight = os.path.join(root, "straight")
+    resumed = os.path.join(root, "resumed")
+    binaries.run_ok([binary, *common, "--workdir", straight,
+                     "--train_steps", str(steps)])
+    binaries.run_ok([binary, *common, "--workdir", resumed,
+                     "--train_steps", str(steps // 2)])
+    log = binaries.run_ok([binary, *common, "--workdir", resumed,
+                           "--train_steps", str(steps)])
+    self.assertIn("Resumed from", log)
+    path_a, a = checkpoint_values(straight)
+    path_b, b = checkpoint_values(resumed)
+    self.assertTrue(path_a.endswith(f"-{steps}") and
+                    path_b.endswith(f"-{steps}"))
+    self.assertEqual(sorted(a), sorted(b))
+    # Adam's moments and the step count are compared too.
+    self.assertGreater(len([n for n in a if n.startswith(
+        "optimizer/_variables/")]), 0)
+    self.assertIn("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE", a)
+    for name in a:
+      self.assertAllClose(a[name], b[name], rtol=TOLERANCE, atol=TOLERANCE,
+                          msg=name)
+    losses = lambda w: [m["losses/total"] for m in
+                        run_record.read_metrics(w)]
+    self.assertAllClose(losses(straight), losses(resumed), rtol=TOLERANCE,
+                        atol=TOLERANCE)
+
+  def test_voice_encoder_resume_is_exact(self):
+    root = self.create_tempdir().full_path
+    # 16 clips, batch 4: a replayed run would see batches 0, 1, 0, 1.
+    train = fake_shards.write_shards(os.path.join(root, "data"), "train", 16,
+                                     num_shards=1)
+    self._straight_vs_resumed(
+        os.path.join(EXPERIMENTS, "train.py"),
+        ["--config", os.path.join(CONFIGS, "voice_encoder", "tiny.json"),
+         "--train_pattern", train, "--eval_pattern", "", "--batch_size", "4",
+         "--deterministic", "--log_every", "1", "--checkpoint_every", "2",
+         "--image_every", "100"], steps=4)
+
+  def test_face_decoder_resume_is_exact(self):
+    data = os.path.join(self.create_tempdir().full_path, "decoder_data")
+    write_decoder_data(data)
+    self._straight_vs_resumed(
+        os.path.join(EXPERIMENTS, "train_face_decoder.py"),
+        ["--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
+         "--data_dir", data, "--batch_size", "2", "--deterministic",
+         "--log_every", "1", "--checkpoint_every", "2", "--image_every",
+         "100"], steps=4)
+
+
+class NonFiniteTest(tf.test.TestCase):
+
+  def test_nan_batch_stops_with_step_and_term_and_keeps_good_checkpoint(self):
+    root = self.create_tempdir().full_path
+    pattern = fake_shards.write_shards(os.path.join(root, "data"), "train", 8)
+    config = train_config.TrainConfig.load(os.path.join(
+        CONFIGS, "voice_encoder", "tiny.json")).replace(
+            train_pattern=pattern, batch_size=4, train_steps=5,
+            checkpoint_every=1, log_every=1, image_every=100,
+            deterministic=True)
+    workdir = os.path.join(root, "run")
+    t = trainer.Trainer(config, workdir)
+    good = t._dataset(pattern, True).take(2)  # pylint: disable=protected-access
+    poisoned = good.take(1).map(
+        lambda b: dict(b, fc7=b["fc7"] * float("nan")))
+    t._dataset = lambda *args, **kwargs: good.concatenate(poisoned)  # pylint: disable=protected-access
+    with self.assertRaises(run_record.NonFiniteLossError) as ctx:
+      t.train()
+    message = str(ctx.exception)
+    self.assertIn("step 3", message)
+    self.assertIn("feature_l2=nan", message)
+    self.assertIn("ckpt-2", message)
+    latest = tf.train.latest_checkpoint(os.path.join(
+        workdir, run_record.CHECKPOINT_DIR))
+    self.assertTrue(latest.endswith("ckpt-2"), latest)
+    reader = tf.train.load_checkpoint(latest)
+    for name, _ in tf.train.list_variables(latest):
+      value = reader.get_tensor(name)
+      if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        self.assertTrue(np.all(np.isfinite(value)), name)
+
+
+if __name__ == "__main__":
+  tf.test.main()
