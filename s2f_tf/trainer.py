@@ -52,9 +52,11 @@ class Trainer:
     logging.info("Strategy %s with %d replicas in sync", config.strategy,
                  self.strategy.num_replicas_in_sync)
     with self.strategy.scope():
+      # One BN over the global batch, however many replicas share it.
       self.model = voice_encoder.build_voice_encoder(
           voice_encoder.SPECS[config.encoder],
-          use_batch_norm=config.use_batch_norm)
+          use_batch_norm=config.use_batch_norm,
+          synchronized_batch_norm=self.strategy.num_replicas_in_sync > 1)
       schedule = keras.optimizers.schedules.ExponentialDecay(
           config.learning_rate, decay_steps=config.lr_decay_steps,
           decay_rate=config.lr_decay_rate, staircase=True)

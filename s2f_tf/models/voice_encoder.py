@@ -93,13 +93,18 @@ def forward_flops(spec=VOICE_ENCODER_SPEC, frames=598,
 
 def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
                         num_freq_bins=spectrogram.NUM_FREQ_BINS,
-                        use_batch_norm=True, name="voice_encoder"):
+                        use_batch_norm=True, synchronized_batch_norm=False,
+                        name="voice_encoder"):
   """Builds the voice encoder as a Keras functional model.
 
   Args:
     spec: architecture rows (Table 1 by default; tests pass smaller ones).
     num_freq_bins: frequency bins of the input spectrogram (257).
     use_batch_norm: False removes every BN layer (Fig. 9 ablation).
+    synchronized_batch_norm: BN statistics over the global batch of all
+      replicas of a tf.distribute strategy (TensorFlow backend), so N
+      replicas normalise like one device on the paper's batch of 8; the
+      trainer sets it whenever there is more than one replica.
     name: model name.
 
   Returns:
@@ -111,7 +116,8 @@ def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
 
   def maybe_bn(x, row_name):
     if use_batch_norm:
-      return layers.BatchNormalization(name=f"{row_name}_bn")(x)
+      return layers.BatchNormalization(
+          synchronized=synchronized_batch_norm, name=f"{row_name}_bn")(x)
     return x
 
   for row in spec:
