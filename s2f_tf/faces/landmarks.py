@@ -51,11 +51,42 @@ def anchor_points(landmarks):
                    landmarks[48:68].mean(0)]).astype(np.float32)
 
 
+def similarity_transform(source, target):
+  """Least-squares similarity (Umeyama, 1991) taking `source` onto `target`.
+
+  Closed form over all point pairs (no RANSAC, no reflection): with both
+  sets centred, the rotation comes from the SVD of their covariance and the
+  scale from the singular values over the source variance.
+
+  Args:
+    source, target: (n, 2) points, n >= 2.
+
+  Returns:
+    (2, 3) float64 matrix [s R | t] minimising sum |s R p + t - q|^2.
+  """
+  source = np.asarray(source, np.float64)
+  target = np.asarray(target, np.float64)
+  mean_s, mean_t = source.mean(0), target.mean(0)
+  centred_s, centred_t = source - mean_s, target - mean_t
+  covariance = centred_t.T @ centred_s / len(source)
+  u, singular, vt = np.linalg.svd(covariance)
+  sign = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
+  rotation = u @ sign @ vt
+  scale = np.trace(np.diag(singular) @ sign) / (
+      (centred_s ** 2).sum() / len(source))
+  translation = mean_t - scale * rotation @ mean_s
+  return np.hstack([scale * rotation, translation[:, None]])
+
+
 def alignment_matrix(landmarks, size=ALIGNED_SIZE):
-  """2x3 similarity transform taking the face to the canonical frame."""
+  """2x3 similarity transform taking the face to the canonical frame.
+
+  Least squares over the three anchors (eye centres, mouth centre): every
+  anchor counts, unlike cv2.estimateAffinePartial2D's default RANSAC, which
+  with a 3 px threshold often fits two anchors and ignores the third.
+  """
   target = CANONICAL_POINTS * (size / float(ALIGNED_SIZE))
-  matrix, _ = cv2.estimateAffinePartial2D(anchor_points(landmarks), target)
-  return matrix
+  return similarity_transform(anchor_points(landmarks), target)
 
 
 def align(rgb, landmarks, size=ALIGNED_SIZE):
