@@ -5,7 +5,7 @@ console script is pip's shim (no flags), and exits 1. `run` instead prints
 the binary's docstring and the flags s2f itself defines (with help text and
 defaults) and exits 0. Errors a user can fix (a missing file, a bad flag
 value, unreadable media) end the run with one line `error: ...` on stderr and
-exit status 2; `S2F_TRACEBACK=1` shows the traceback instead.
+exit status 1; `S2F_TRACEBACK=1` shows the traceback instead.
 """
 
 import os
@@ -100,6 +100,6 @@ def run(main, doc, argv=None, only=None):
       if os.environ.get(TRACEBACK_ENV):
         raise
       print(_one_line(e), file=sys.stderr)
-      sys.exit(2)
+      sys.exit(1)
 
   app.run(guarded, argv=argv)

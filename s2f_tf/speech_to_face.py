@@ -29,6 +29,37 @@ CAPTION = ("S2F: average face correlated with voice",
            "not the speaker's face, not an identity")
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_FILE = "s2f.tflite"
+# Export checks. Images are written as 8-bit PNGs: a difference below half a
+# quantisation step cannot change a pixel (the spline warp's 71 x 71 solve
+# alone moves a trained decoder's pixels by ~2e-4 between graph and eager).
+IMAGE_TOLERANCE = 0.5 / 255
+# Features: relative to the feature's largest magnitude (float32 noise of a
+# ~200 MFLOP-per-second-of-audio network).
+FEATURE_TOLERANCE = 1e-4
+
+
+class ExportMismatchError(ValueError):
+  """An exported model disagrees with the Keras model beyond tolerance."""
+
+
+def check_export(what, actual, expected):
+  """Raises ExportMismatchError (one line) unless `actual` ~ `expected`.
+
+  what: '<format> <output>', e.g. 'SavedModel image'.
+  """
+  actual, expected = np.asarray(actual), np.asarray(expected)
+  if what.endswith("image"):
+    tolerance = IMAGE_TOLERANCE
+  else:
+    tolerance = FEATURE_TOLERANCE * max(1.0, float(np.abs(expected).max()))
+  error = np.abs(actual - expected)
+  if actual.shape != expected.shape or not np.all(error <= tolerance):
+    off = int((error > tolerance).sum()) if actual.shape == expected.shape \
+        else "shape"
+    raise ExportMismatchError(
+        f"{what} differs from the Keras model: {off} of {expected.size} "
+        f"values off by up to {float(error.max()):.3g} (tolerance "
+        f"{tolerance:.3g}); the export was not kept")
 
 
 def load_encoder(workdir):
@@ -150,16 +181,20 @@ def export(model, out_dir, tflite=False, check_seconds=2.0):
           model.front_end(waveform), training=False)},
       input_signature=signature)
   path = os.path.join(out_dir, SAVED_MODEL_DIR)
-  archive.write_out(path)
+  staging = path + ".unchecked"
+  tf.io.gfile.rmtree(staging) if tf.io.gfile.exists(staging) else None
+  archive.write_out(staging)
   test = np.random.RandomState(0).uniform(
       -0.3, 0.3, (1, spectrogram.num_samples(check_seconds))).astype(
           np.float32)
   expected = {k: np.asarray(v) for k, v in model(test).items()}
-  restored = tf.saved_model.load(path)  # keep a reference while calling
+  restored = tf.saved_model.load(staging)  # keep a reference while calling
   actual = restored.serve(tf.constant(test))
   for key, value in expected.items():
-    np.testing.assert_allclose(actual[key].numpy(), value, rtol=1e-4,
-                               atol=1e-4, err_msg=f"SavedModel {key}")
+    check_export(f"SavedModel {key}", actual[key].numpy(), value)
+  if tf.io.gfile.exists(path):
+    tf.io.gfile.rmtree(path)
+  tf.io.gfile.rename(staging, path)
   result = {"saved_model": path, "tflite": None, "tflite_signature": None,
             "tflite_note": None}
   if tflite:
@@ -173,6 +208,11 @@ def export(model, out_dir, tflite=False, check_seconds=2.0):
         result["tflite_note"] = f"'{signature_key}' not converted: {reason}"
         logging.warning("TFLite: %s", result["tflite_note"])
         continue
+      runner = tf.lite.Interpreter(model_content=flatbuffer
+                                  ).get_signature_runner(signature_key)
+      lite = runner(waveform=test)
+      for key, value in lite.items():
+        check_export(f"TFLite {key}", value, actual[key].numpy())
       result["tflite"] = os.path.join(out_dir, TFLITE_FILE)
       result["tflite_signature"] = signature_key
       with open(result["tflite"], "wb") as f:

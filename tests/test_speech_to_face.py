@@ -4,6 +4,7 @@ import csv
 import os
 
 import cv2
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -105,6 +106,37 @@ class SpeechToFaceTest(tf.test.TestCase):
     lite = runner(waveform=waveform[:1])
     self.assertAllClose(lite["feature"], expected["feature"][:1], atol=1e-4)
     self.assertIn("MatrixSolve", result.stdout)
+
+  def test_export_of_a_decoder_that_moves_landmarks(self):
+    """A trained decoder moves landmarks off the mean shape, so the spline
+    warp's solve runs for real (an untrained one is the identity warp); its
+    export must pass the stated tolerance and TFLite must match."""
+    encoder, _ = speech_to_face.load_encoder(self.workdir)
+    decoder = keras.models.load_model(self.decoder, compile=False)
+    offsets = decoder.get_layer("landmark_offsets")
+    kernel, bias = offsets.get_weights()
+    rng = np.random.RandomState(0)
+    # Offsets are in units of the 224 px image: bias ~ N(0, 0.04) moves each
+    # landmark by ~9 px, as a trained decoder does.
+    offsets.set_weights([rng.normal(0, 0.05, kernel.shape),
+                         rng.normal(0, 0.04, bias.shape)])
+    model = speech_to_face.SpeechToFace(encoder, decoder)
+    out = os.path.join(self.root, "export_moved")
+    result = speech_to_face.export(model, out, tflite=True)
+    self.assertEqual(result["tflite_signature"], "serve_feature")
+    self.assertTrue(os.path.isdir(result["saved_model"]))
+    self.assertFalse(os.path.exists(result["saved_model"] + ".unchecked"))
+
+  def test_export_mismatch_is_one_clear_line(self):
+    expected = np.zeros((1, 8, 8, 3), np.float32)
+    speech_to_face.check_export("SavedModel image", expected + 1.9e-3,
+                                expected)  # < half an 8-bit step
+    with self.assertRaises(speech_to_face.ExportMismatchError) as ctx:
+      speech_to_face.check_export("SavedModel image", expected + 2.1e-3,
+                                  expected)
+    message = str(ctx.exception)
+    self.assertNotIn("\n", message)
+    self.assertIn("192 of 192 values", message)
 
   def test_main_job_quick_mode(self):
     out = os.path.join(self.root, "demo")
