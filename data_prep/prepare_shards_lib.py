@@ -1,11 +1,13 @@
 """Library of the shard job: one clip -> one example, and the Beam pipeline.
 
-Pipeline: clip specs (minus those of finished shards) -> Reshuffle ->
-PrepareClipDoFn (models loaded once per worker through an injectable loader;
-every bad input a counted, logged skip) -> GroupByKey on (split, shard) ->
-WriteShardDoFn (temp file, then rename: a shard exists only when complete,
-with a sidecar JSON of its statistics). A rerun with the same flags skips the
-finished shards, so a killed job resumes without losing or duplicating work.
+The unit of work is a shard. Pipeline: shard plans (split, index, its clip
+specs; minus finished shards) -> Reshuffle -> ShardDoFn, which prepares every
+clip of one shard (models loaded once per worker through an injectable
+loader; every bad input a counted, logged skip) and writes the shard
+atomically (temp file, then rename: a shard exists only when complete, with a
+sidecar JSON of its statistics). Nothing waits on a GroupByKey, so a job
+killed after days loses only the shards in flight, and a rerun with the same
+flags skips the finished ones without losing or duplicating work.
 """
 
 import dataclasses
@@ -199,14 +201,16 @@ class Progress:
       return line
 
 
-class PrepareClipDoFn(beam.DoFn):
-  """((split, shard), spec) -> ((split, shard), record); never raises on data."""
+class ShardDoFn(beam.DoFn):
+  """(split, index, specs) -> one shard prepared and written; yields its stats."""
 
-  def __init__(self, loader, options, total):
+  def __init__(self, loader, options, num_shards, total):
     self._loader = loader
     self._options = options
+    self._num_shards = num_shards
     self._total = total
     self._examples = beam.metrics.Metrics.counter("s2f", "examples")
+    self._shards = beam.metrics.Metrics.counter("s2f", "shards_written")
     self._skips = {}
 
   def setup(self):
@@ -219,56 +223,61 @@ class PrepareClipDoFn(beam.DoFn):
           "s2f", f"skipped_{reason}")
     self._skips[reason].inc()
 
-  def process(self, element):
-    key, spec = element
+  def _prepare(self, spec):
+    """('example', id, speaker, bytes, seconds) or ('skip', id, speaker,
+    reason, 0.0); never raises on data."""
     try:
       serialized, seconds = prepare_clip(spec, self._models, self._options)
       self._examples.inc()
-      record = ("example", spec.clip_id, spec.speaker_id, serialized, seconds)
+      return ("example", spec.clip_id, spec.speaker_id, serialized, seconds)
     except (media.MediaError, face_detector.FaceError) as e:
       logging.info("skip %s (%s): %s", spec.clip_id, e.reason, e)
-      self._skip(e.reason)
-      record = ("skip", spec.clip_id, spec.speaker_id, e.reason, 0.0)
+      reason = e.reason
     except Exception as e:  # pylint: disable=broad-except
       logging.exception("skip %s (error): unexpected %r", spec.clip_id, e)
-      self._skip("error")
-      record = ("skip", spec.clip_id, spec.speaker_id, "error", 0.0)
-    self._progress.update()
-    yield key, record
-
-
-class WriteShardDoFn(beam.DoFn):
-  """Writes one shard atomically: temp file, sidecar stats, then rename."""
-
-  def __init__(self, output_dir, num_shards):
-    self._output_dir = output_dir
-    self._num_shards = num_shards
+      reason = "error"
+    self._skip(reason)
+    return ("skip", spec.clip_id, spec.speaker_id, reason, 0.0)
 
   def process(self, element):
-    (split, index), records = element
-    records = sorted(records, key=lambda r: r[1])
-    path = shard_path(self._output_dir, split, index, self._num_shards[split])
-    examples = [r for r in records if r[0] == "example"]
-    skipped = {}
-    for r in records:
-      if r[0] == "skip":
-        skipped[r[3]] = skipped.get(r[3], 0) + 1
-    stats = {"split": split, "shard": index, "examples": len(examples),
-             "skipped": skipped,
-             "speakers": sorted({r[2] for r in examples}),
-             "audio_seconds": sum(r[4] for r in examples)}
-    temp = f"{path}.tmp-{uuid.uuid4().hex}"
-    with tf.io.TFRecordWriter(temp) as writer:
-      for record in examples:
-        writer.write(record[3])
-    with tf.io.gfile.GFile(stats_path(path) + ".tmp", "w") as f:
-      f.write(json.dumps(stats, indent=1))
-    tf.io.gfile.rename(stats_path(path) + ".tmp", stats_path(path),
-                       overwrite=True)
-    tf.io.gfile.rename(temp, path, overwrite=True)
-    logging.info("wrote %s: %d examples, skipped %s", path, len(examples),
-                 skipped)
+    split, index, specs = element
+    count = self._num_shards[split]
+    if is_finished(self._options.output_dir, split, index, count):
+      return  # a retried or duplicated bundle: the shard is already there
+    records = []
+    for spec in sorted(specs, key=lambda s: s.clip_id):
+      records.append(self._prepare(spec))
+      self._progress.update()
+    stats = write_shard(self._options.output_dir, split, index, count,
+                        records)
+    self._shards.inc()
     yield stats
+
+
+def write_shard(output_dir, split, index, num_shards, records):
+  """Writes one shard atomically: temp file, sidecar stats, then rename."""
+  path = shard_path(output_dir, split, index, num_shards)
+  examples = [r for r in records if r[0] == "example"]
+  skipped = {}
+  for r in records:
+    if r[0] == "skip":
+      skipped[r[3]] = skipped.get(r[3], 0) + 1
+  stats = {"split": split, "shard": index, "examples": len(examples),
+           "skipped": skipped,
+           "speakers": sorted({r[2] for r in examples}),
+           "audio_seconds": sum(r[4] for r in examples)}
+  temp = f"{path}.tmp-{uuid.uuid4().hex}"
+  with tf.io.TFRecordWriter(temp) as writer:
+    for record in examples:
+      writer.write(record[3])
+  with tf.io.gfile.GFile(stats_path(path) + ".tmp", "w") as f:
+    f.write(json.dumps(stats, indent=1))
+  tf.io.gfile.rename(stats_path(path) + ".tmp", stats_path(path),
+                     overwrite=True)
+  tf.io.gfile.rename(temp, path, overwrite=True)
+  logging.info("wrote %s: %d examples, skipped %s", path, len(examples),
+               skipped)
+  return stats
 
 
 def write_summary(output_dir, num_shards, options, pending):
@@ -347,20 +356,22 @@ def run(specs, options, loader, pipeline_options=None):
   for stale in tf.io.gfile.glob(os.path.join(options.output_dir, "*.tmp*")):
     tf.io.gfile.remove(stale)
   keyed, num_shards = plan(specs, options)
-  pending = [(key, spec) for key, spec in keyed
-             if not is_finished(options.output_dir, key[0], key[1],
-                                num_shards[key[0]])]
-  logging.info("%d clips in %s shards; %d clips in unfinished shards to do",
-               len(keyed), num_shards, len(pending))
-  if pending:
+  by_shard = {}
+  for key, spec in keyed:
+    if not is_finished(options.output_dir, key[0], key[1],
+                       num_shards[key[0]]):
+      by_shard.setdefault(key, []).append(spec)
+  shards = [(split, index, items)
+            for (split, index), items in sorted(by_shard.items())]
+  pending = sum(len(items) for _, _, items in shards)
+  logging.info("%d clips in %s shards; %d clips in %d unfinished shards to "
+               "do", len(keyed), num_shards, pending, len(shards))
+  if shards:
     with beam.Pipeline(runner=_runner(pipeline_options),
                        options=pipeline_options) as pipeline:
       _ = (pipeline
-           | "Clips" >> beam.Create(pending)
+           | "Shards" >> beam.Create(shards)
            | "Spread" >> beam.Reshuffle()
-           | "Prepare" >> beam.ParDo(PrepareClipDoFn(loader, options,
-                                                     len(pending)))
-           | "ByShard" >> beam.GroupByKey()
-           | "Write" >> beam.ParDo(WriteShardDoFn(options.output_dir,
-                                                  num_shards)))
-  return write_summary(options.output_dir, num_shards, options, len(pending))
+           | "PrepareAndWrite" >> beam.ParDo(ShardDoFn(
+               loader, options, num_shards, pending)))
+  return write_summary(options.output_dir, num_shards, options, pending)
