@@ -17,13 +17,15 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 class ClipSpec(collections.namedtuple(
     "ClipSpec", "clip_id speaker_id media_path start_s end_s face_centre "
-    "face_image_path dataset")):
+    "face_image_path dataset split", defaults=(None,))):
   """One clip to prepare.
 
   start_s / end_s: segment in the media file (None: whole file).
   face_centre: (x, y) in [0, 1] of the speaker's face (AVSpeech), or None.
   face_image_path: a face frame given as an image (VoxCeleb), or None to take
     the middle video frame of the segment.
+  split: 'train' / 'test' when the dataset publishes its own split (the
+    AVSpeech CSVs); None to split by a hash of the speaker.
   """
 
 
@@ -35,12 +37,13 @@ def _find_media(media_dir, stem):
   return os.path.join(media_dir, stem + ".mp4")  # reported missing later
 
 
-def avspeech(csv_path, media_dir):
+def avspeech(csv_path, media_dir, split=None):
   """AVSpeech rows `youtube_id,start,end,face_x,face_y` + downloaded videos.
 
   Each row's video is `media_dir/<youtube_id>.<ext>` (the full video; the
   segment is cut by time). AVSpeech has no speaker labels: the video id is the
-  speaker id, so no video is in both splits.
+  speaker id, so no video is in both splits. `split` ('train' / 'test')
+  keeps the published split of avspeech_train.csv / avspeech_test.csv.
   """
   specs = []
   with open(csv_path, newline="", encoding="utf-8") as f:
@@ -53,7 +56,7 @@ def avspeech(csv_path, media_dir):
           clip_id=f"{youtube_id}_{start:.3f}", speaker_id=youtube_id,
           media_path=_find_media(media_dir, youtube_id), start_s=start,
           end_s=end, face_centre=(float(x), float(y)), face_image_path=None,
-          dataset="avspeech"))
+          dataset="avspeech", split=split))
   return specs
 
 

@@ -20,7 +20,10 @@ from s2f_tf import console
 from s2f_tf.faces import face_detector
 
 flags.DEFINE_string("output_dir", None, "Where shards go.", required=True)
-flags.DEFINE_string("avspeech_csv", "", "AVSpeech CSV (youtube_id,start,end,x,y).")
+flags.DEFINE_string("avspeech_csv", "", "AVSpeech CSV (youtube_id,start,end,x,y);"
+                    " with --avspeech_test_csv it is the train split.")
+flags.DEFINE_string("avspeech_test_csv", "", "AVSpeech's published test CSV: "
+                    "its clips form the test split (no re-splitting).")
 flags.DEFINE_string("media_dir", "", "Downloaded AVSpeech videos <id>.<ext>.")
 flags.DEFINE_string("voxceleb_root", "", "<speaker>/<video>/<utterance> media.")
 flags.DEFINE_string("voxceleb_faces_root", "", "<speaker>/<video>/*.jpg faces.")
@@ -50,7 +53,8 @@ FLAGS = flags.FLAGS
 
 
 def specs_from_flags():
-  for name, kind in (("avspeech_csv", "file"), ("media_dir", "dir"),
+  for name, kind in (("avspeech_csv", "file"), ("avspeech_test_csv", "file"),
+                     ("media_dir", "dir"),
                      ("voxceleb_root", "dir"), ("voxceleb_faces_root", "dir"),
                      ("video_dir", "dir")):
     if FLAGS[name].value:
@@ -58,7 +62,15 @@ def specs_from_flags():
   if FLAGS.vgg_face_weights:
     console.require_path("vgg_face_weights", FLAGS.vgg_face_weights)
   specs = []
-  if FLAGS.avspeech_csv:
+  if FLAGS.avspeech_test_csv:
+    if not FLAGS.avspeech_csv:
+      raise app.UsageError("--avspeech_test_csv needs --avspeech_csv (the "
+                           "train CSV)")
+    specs += clip_sources.avspeech(FLAGS.avspeech_csv, FLAGS.media_dir,
+                                   split="train")
+    specs += clip_sources.avspeech(FLAGS.avspeech_test_csv, FLAGS.media_dir,
+                                   split="test")
+  elif FLAGS.avspeech_csv:
     specs += clip_sources.avspeech(FLAGS.avspeech_csv, FLAGS.media_dir)
   if FLAGS.voxceleb_root:
     specs += clip_sources.voxceleb(FLAGS.voxceleb_root,

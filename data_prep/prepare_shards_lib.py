@@ -33,10 +33,11 @@ from s2f_tf.faces import face_detector
 from s2f_tf.faces import video
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights
+from tfrecords_schema import shard_summary
 from tfrecords_schema import speech_face
 
 SPLITS = ("train", "test")
-SUMMARY_FILE = "summary.json"
+SUMMARY_FILE = shard_summary.SUMMARY_FILE
 # AVSpeech: 0.15 M test / 1.85 M clips (Sec. 4) ~ 8 % of speakers in test.
 TEST_FRACTION = 0.08
 EXAMPLES_PER_SHARD = 1000  # ~200 MB shards at 6 s per clip.
@@ -118,11 +119,16 @@ def stats_path(path):
 
 
 def plan(specs, options):
-  """Assigns every clip to (split, shard); returns (keyed specs, num_shards)."""
+  """Assigns every clip to (split, shard); returns (keyed specs, num_shards).
+
+  A spec's own split (a published one, e.g. AVSpeech's CSVs) wins over the
+  speaker hash.
+  """
   by_split = {split: [] for split in SPLITS}
   for spec in specs:
-    by_split[split_of(spec.speaker_id, options.test_fraction,
-                      options.split_salt)].append(spec)
+    split = spec.split or split_of(spec.speaker_id, options.test_fraction,
+                                   options.split_salt)
+    by_split[split].append(spec)
   num_shards = {split: max(1, math.ceil(len(items) /
                                         options.examples_per_shard))
                 for split, items in by_split.items() if items}

@@ -19,6 +19,7 @@ import tensorflow as tf
 from s2f_tf import frozen_heads
 from s2f_tf import run_record
 from s2f_tf import train_config
+from s2f_tf import windowed_encoder
 from s2f_tf.audio import media
 from s2f_tf.audio import spectrogram
 from s2f_tf.models import voice_encoder
@@ -86,10 +87,13 @@ def load_encoder(workdir):
 class SpeechToFace:
   """Waveform -> (4096-D feature, 224 x 224 RGB face or None)."""
 
-  def __init__(self, encoder, decoder=None):
+  def __init__(self, encoder, decoder=None,
+               spec=voice_encoder.VOICE_ENCODER_SPEC):
     self.encoder = encoder
     self.decoder = decoder
     self.front_end = spectrogram.Spectrogram(name="spectrogram")
+    # Files of any length in the memory of one window (exact; see module).
+    self.windowed = windowed_encoder.WindowedEncoder(encoder, spec)
 
   @classmethod
   def from_workdir(cls, workdir, decoder_path=""):
@@ -104,7 +108,7 @@ class SpeechToFace:
       _, decoder = frozen_heads.load_face_decoder(decoder_path)
     else:
       logging.warning("No face decoder: only the feature is predicted.")
-    return cls(encoder, decoder)
+    return cls(encoder, decoder, voice_encoder.SPECS[config.encoder])
 
   def __call__(self, waveform):
     """(B, samples) float32 waveform -> {'feature', ['image']} tensors."""
@@ -117,16 +121,19 @@ class SpeechToFace:
   def predict_file(self, path):
     """Reads any audio/video file; returns (feature (4096,), image or None).
 
+    The whole recording is used, encoded window by window (bounded memory,
+    the same feature as one pass over the whole clip).
+
     Raises media.MediaError subclasses (unreadable, no audio, too short,
     silence) with a message naming the file.
     """
-    waveform = media.load_speech(path)
-    out = self(waveform[None])
+    feature = self.windowed(media.load_speech(path))
     image = None
-    if "image" in out:
-      image = np.clip(np.round(np.asarray(out["image"])[0] * 255), 0,
+    if self.decoder is not None:
+      decoded = self.decoder(feature[None], training=False)
+      image = np.clip(np.round(np.asarray(decoded)[0] * 255), 0,
                       255).astype(np.uint8)
-    return np.asarray(out["feature"])[0], image
+    return feature, image
 
 
 def write_outputs(feature, image, out_png, caption=True):

@@ -167,6 +167,11 @@ class PrepareShardsTest(tf.test.TestCase):
                      big)
     with self.assertRaises(face_detector.TinyFaceError):
       face_detector.choose_face([box(0, 0, 30, 30, 1.0)], (480, 640))
+    # AVSpeech's centre inside no detected face: the speaker was not found.
+    with self.assertRaises(face_detector.CentreOutsideFaceError) as ctx:
+      face_detector.choose_face([big, small], (480, 640),
+                                centre=(250 / 640, 300 / 480))
+    self.assertEqual(ctx.exception.reason, "centre_outside_face")
 
   def test_crop_is_square_around_the_box_with_margin(self):
     image = np.zeros((200, 300, 3), np.uint8)
@@ -189,6 +194,15 @@ class PrepareShardsTest(tf.test.TestCase):
     self.assertEqual((specs[0].start_s, specs[0].end_s, specs[0].face_centre),
                      (10.5, 16.0, (0.4, 0.3)))
     self.assertEqual(specs[1].speaker_id, "xyz")
+    # The published split wins over the speaker hash.
+    published = clip_sources.avspeech(csv_path, root, split="test")
+    keyed, _ = lib.plan(published + specs, lib.ShardOptions(
+        output_dir=root, test_fraction=0.0))
+    self.assertEqual(sorted(key[0] for key, _ in keyed),
+                     ["test", "test", "train", "train"])
+    keyed, _ = lib.plan(clip_sources.avspeech(csv_path, root, split="train"),
+                        lib.ShardOptions(output_dir=root, test_fraction=1.0))
+    self.assertEqual([key[0] for key, _ in keyed], ["train", "train"])
     vox = os.path.join(root, "vox", "id001", "vidA")
     faces = os.path.join(root, "faces", "id001", "vidA")
     os.makedirs(vox)

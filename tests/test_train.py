@@ -1,5 +1,6 @@
 """The real training binary on tiny shards: MirroredStrategy, checkpoints, resume."""
 
+import json
 import os
 
 import numpy as np
@@ -137,6 +138,24 @@ class TrainBinaryTest(tf.test.TestCase):
     changed = [not np.array_equal(b, w.numpy()) for b, w in
                zip(before_encoder, t.model.trainable_weights)]
     self.assertTrue(all(changed))
+
+  def test_total_steps_read_from_the_shard_summary(self):
+    root = self.create_tempdir().full_path
+    data = os.path.join(root, "data")
+    pattern = fake_shards.write_shards(data, "train", 8)
+    config = train_config.TrainConfig(train_pattern=pattern, batch_size=4,
+                                      epochs=3.0)
+    self.assertEqual(trainer.total_steps(config), 3 * 8 // 4)  # counted
+    # A finished job's summary.json (claiming 1,000 examples) is believed.
+    with open(os.path.join(data, "summary.json"), "w") as f:
+      json.dump({"splits": {"train": {
+          "examples": 1000, "shards": 2, "finished_shards": 2,
+          "pattern": os.path.join(data, "train-*-of-00002.tfrecord")}}}, f)
+    self.assertEqual(trainer.total_steps(config), 3 * 1000 // 4)
+    # One shard of the split is not the split: counted again.
+    one = os.path.join(data, "train-00000-of-00002.tfrecord")
+    self.assertEqual(trainer.total_steps(config.replace(train_pattern=one)),
+                     3 * 4 // 4)
 
   def test_learning_rate_schedule_staircase(self):
     root = self.create_tempdir().full_path

@@ -50,6 +50,12 @@ class TinyFaceError(FaceError):
   reason = "tiny_face"
 
 
+class CentreOutsideFaceError(FaceError):
+  """The dataset's face centre is in no detected face: not the speaker's."""
+
+  reason = "centre_outside_face"
+
+
 def model_path(name):
   """Path of a dlib model file shipped by the face-recognition-models package."""
   try:
@@ -121,6 +127,11 @@ def choose_face(boxes, image_shape, centre=None,
     cx, cy = centre[0] * width, centre[1] * height
     box = min(boxes, key=lambda b: ((b.left + b.right) / 2 - cx) ** 2 +
               ((b.top + b.bottom) / 2 - cy) ** 2)
+    if not (box.left <= cx <= box.right and box.top <= cy <= box.bottom):
+      raise CentreOutsideFaceError(
+          f"the given face centre ({cx:.0f}, {cy:.0f}) px is inside none of "
+          f"the {len(boxes)} detected faces (nearest {box.left:.0f}, "
+          f"{box.top:.0f}, {box.right:.0f}, {box.bottom:.0f})")
   else:
     ranked = sorted(boxes, key=_area, reverse=True)
     box = ranked[0]
