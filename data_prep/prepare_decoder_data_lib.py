@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import prepare_shards_lib
+from s2f_tf import progress as progress_lib
 from s2f_tf.audio import media
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
@@ -113,7 +114,7 @@ def run(image_root, options, loader):
     groups[prepare_shards_lib.shard_of(image_id, count)].append(
         (path, image_id))
   models = None
-  progress = prepare_shards_lib.Progress(len(paths), name="images")
+  progress = progress_lib.Progress(len(paths), name="images")
   for index, group in enumerate(groups):
     final = _shard_path(options.output_dir, index, count)
     if tf.io.gfile.exists(final) and tf.io.gfile.exists(final + ".json"):

@@ -16,8 +16,6 @@ import hashlib
 import json
 import math
 import os
-import threading
-import time
 import uuid
 
 from absl import logging
@@ -27,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from s2f_tf import progress
 from s2f_tf.audio import media
 from s2f_tf.audio import spectrogram
 from s2f_tf.faces import face_detector
@@ -181,32 +180,6 @@ def prepare_clip(spec, models, options):
   return serialized, len(waveform) / float(spectrogram.SAMPLE_RATE)
 
 
-class Progress:
-  """Thread-safe done/total with rate and ETA, logged at most every `every_s`."""
-
-  def __init__(self, total, every_s=10.0, name="clips"):
-    self.total, self.every_s, self.name = total, every_s, name
-    self.done = 0
-    self.start = time.time()
-    self.last = 0.0
-    self._lock = threading.Lock()
-
-  def update(self, n=1):
-    with self._lock:
-      self.done += n
-      now = time.time()
-      if now - self.last < self.every_s and self.done < self.total:
-        return None
-      self.last = now
-      rate = self.done / max(now - self.start, 1e-9)
-      eta = (self.total - self.done) / max(rate, 1e-9)
-      line = (f"{self.name} {self.done}/{self.total} "
-              f"({100.0 * self.done / max(self.total, 1):.1f}%) "
-              f"{rate:.2f}/s ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}")
-      logging.info(line)
-      return line
-
-
 class ShardDoFn(beam.DoFn):
   """(split, index, specs) -> one shard prepared and written; yields its stats."""
 
@@ -221,7 +194,7 @@ class ShardDoFn(beam.DoFn):
 
   def setup(self):
     self._models = self._loader()
-    self._progress = Progress(self._total)
+    self._progress = progress.Progress(self._total)
 
   def _skip(self, reason):
     if reason not in self._skips:

@@ -19,6 +19,7 @@ import tensorflow as tf
 from experiments import report
 from s2f_tf import frozen_heads
 from s2f_tf import input_pipeline
+from s2f_tf import progress as progress_lib
 from s2f_tf import run_config
 from s2f_tf import speech_to_face
 from s2f_tf.faces import face_detector
@@ -27,6 +28,7 @@ from s2f_tf.metrics import attributes
 from s2f_tf.metrics import craniofacial
 from s2f_tf.metrics import feature_similarity
 from s2f_tf.metrics import retrieval
+from tfrecords_schema import shard_summary
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
@@ -59,6 +61,9 @@ def predict(model, pattern, segment_seconds, batch_size=8, max_examples=0):
   out = {"predicted": [], "true": [], "faces": [], "clip_ids": [],
          "speaker_ids": []}
   seen = 0
+  progress = progress_lib.Progress(
+      max_examples or shard_summary.examples_matching(pattern) or 0,
+      name=f"evaluated {segment_seconds:g} s clips")
   for batch in ds:
     out["predicted"].append(np.asarray(model(batch["spectrogram"],
                                              training=False)))
@@ -67,6 +72,7 @@ def predict(model, pattern, segment_seconds, batch_size=8, max_examples=0):
     out["clip_ids"] += [c.decode() for c in batch["clip_id"].numpy()]
     out["speaker_ids"] += [s.decode() for s in batch["speaker_id"].numpy()]
     seen += len(batch["fc7"])
+    progress.update(len(batch["fc7"]))
     if max_examples and seen >= max_examples:
       break
   count = max_examples or seen

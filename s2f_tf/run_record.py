@@ -13,16 +13,11 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from s2f_tf import progress
+
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
-
-
-def format_duration(seconds):
-  seconds = int(max(seconds, 0))
-  days, rest = divmod(seconds, 86400)
-  text = time.strftime("%H:%M:%S", time.gmtime(rest))
-  return f"{days}d {text}" if days else text
 
 
 def write_config(config_json, workdir):
@@ -114,7 +109,7 @@ class RunRecord:
     logging.info("step %d/%d (%.1f%%) %.2f steps/s %.1f ex/s ETA %s "
                  "loss %.4f lr %.2e", step, total, 100.0 * step / total, rate,
                  record["examples_per_s"],
-                 format_duration((total - step) / max(rate, 1e-9)),
+                 progress.format_duration((total - step) / max(rate, 1e-9)),
                  float(losses["total"]), learning_rate)
     self._window_start, self._window_steps = time.perf_counter(), 0
     return record

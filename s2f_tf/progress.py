@@ -1,0 +1,52 @@
+"""Progress lines of long jobs: done/total, percent, rate and ETA.
+
+Used by the shard job, the decoder-data job and evaluation (the trainers'
+step lines come from `run_record`, with the same duration format).
+"""
+
+import threading
+import time
+
+from absl import logging
+
+
+def format_duration(seconds):
+  """'HH:MM:SS', or 'Nd HH:MM:SS' past a day."""
+  seconds = int(max(seconds, 0))
+  days, rest = divmod(seconds, 86400)
+  text = time.strftime("%H:%M:%S", time.gmtime(rest))
+  return f"{days}d {text}" if days else text
+
+
+class Progress:
+  """Thread-safe done/total with rate and ETA, logged at most every `every_s`.
+
+  total: items expected; 0 when unknown (then done and rate only).
+  """
+
+  def __init__(self, total, every_s=10.0, name="clips"):
+    self.total, self.every_s, self.name = total, every_s, name
+    self.done = 0
+    self.start = time.time()
+    self.last = 0.0
+    self._lock = threading.Lock()
+
+  def update(self, n=1):
+    """Adds `n` done; returns the line when one is logged, else None."""
+    with self._lock:
+      self.done += n
+      now = time.time()
+      if now - self.last < self.every_s and (not self.total or
+                                             self.done < self.total):
+        return None
+      self.last = now
+      rate = self.done / max(now - self.start, 1e-9)
+      if self.total:
+        eta = (self.total - self.done) / max(rate, 1e-9)
+        line = (f"{self.name} {self.done}/{self.total} "
+                f"({100.0 * self.done / self.total:.1f}%) "
+                f"{rate:.2f}/s ETA {format_duration(eta)}")
+      else:  # total unknown
+        line = f"{self.name} {self.done} {rate:.2f}/s"
+      logging.info(line)
+      return line

@@ -1,0 +1,33 @@
+"""Progress lines: done/total, rate and ETA, including ETAs past a day."""
+
+from unittest import mock
+
+import tensorflow as tf
+
+from s2f_tf import progress
+
+
+class ProgressTest(tf.test.TestCase):
+
+  def test_rate_and_eta_by_hand(self):
+    with mock.patch.object(progress.time, "time", side_effect=[0.0, 100.0]):
+      line = progress.Progress(1_000_000, every_s=0.0).update(50)
+    # 50 items in 100 s: 0.5/s; 999,950 left: 1,999,900 s = 23d 03:31:40.
+    self.assertEqual(line, "clips 50/1000000 (0.0%) 0.50/s ETA 23d 03:31:40")
+
+  def test_unknown_total_prints_done_and_rate(self):
+    with mock.patch.object(progress.time, "time", side_effect=[0.0, 4.0]):
+      line = progress.Progress(0, every_s=0.0, name="images").update(8)
+    self.assertEqual(line, "images 8 2.00/s")
+
+  def test_lines_are_rate_limited_but_the_last_is_always_shown(self):
+    clock = iter([1000.0, 1001.0, 1002.0, 1003.0])
+    with mock.patch.object(progress.time, "time", lambda: next(clock)):
+      p = progress.Progress(3, every_s=10.0)
+      self.assertIsNotNone(p.update())  # first line
+      self.assertIsNone(p.update())
+      self.assertIn("3/3", p.update())
+
+
+if __name__ == "__main__":
+  tf.test.main()
