@@ -138,7 +138,7 @@ def evaluate(config, classifier=None):
   results["speakers"] = len(set(main["speaker_ids"]))
 
   if classifier is None and config.attribute_models:
-    classifier = attributes.OpenCvAttributeClassifier(config.attribute_models)
+    classifier = attributes.DlibAttributeClassifier(config.attribute_models)
   # The true faces are classified once: for agreement and for the balance.
   true_labels = classifier.classify(main["faces"]) if classifier else None
   decoder = None

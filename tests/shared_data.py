@@ -8,6 +8,7 @@ SHARED_DATA = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
 FSDD_DIR = os.path.join(SHARED_DATA, "speech_fsdd", "recordings")
 FACES_DIR = os.path.join(SHARED_DATA, "faces")
 GRID_DIR = os.path.join(SHARED_DATA, "grid_av")
+ATTRIBUTE_MODELS = os.path.join(SHARED_DATA, "models", "dlib_age_gender")
 
 
 def require(path):

