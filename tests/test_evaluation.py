@@ -1,5 +1,6 @@
 """The evaluation binary end to end on tiny shards and a tiny trained model."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import tensorflow as tf
 
 from experiments import evaluation_lib
 from tests import binaries
+from tests import fake_shards
 from tests import shared_data
 from tests import tiny_model
 
@@ -44,7 +46,13 @@ class EvaluationTest(tf.test.TestCase):
     for segment in ("6s", "3s"):
       self.assertEqual(results["table2"][segment]["pairs"], 12)
       self.assertBetween(results["table2"][segment]["angle_deg"][0], 0, 180)
-      self.assertEqual(results["table3"][segment]["chance"][1], 10.0)
+      self.assertEqual(results["table3"][segment]["full"]["chance"][1], 10.0)
+      # 3 speakers: galleries of 3 (one clip per speaker), chance 1/3.
+      gallery = results["table3"][segment]["gallery"]
+      self.assertEqual(gallery["gallery_size"], 3)
+      self.assertAllClose(gallery["chance"][1], 100 / 3)
+    self.assertIn("mean_cosine", results["identity"])
+    self.assertEqual(results["identity"]["matching"]["chance"], 50.0)
     self.assertEqual(results["ablations"]["same_run"]["table2"],
                      results["table2"]["6s"])
     self.assertLen(results["craniofacial"], 13)
@@ -52,9 +60,18 @@ class EvaluationTest(tf.test.TestCase):
     with open(os.path.join(out, evaluation_lib.RESULTS_FILE)) as f:
       self.assertEqual(json.load(f)["examples"], 12)
     page = open(os.path.join(out, evaluation_lib.REPORT_FILE)).read()
-    for text in ("Table 2", "Table 3", "45.75", "10.92", "never be used to "
-                 "identify", "data:image/png;base64,", "Craniofacial"):
+    for text in ("Table 2", "Table 3", "never be used to identify",
+                 "data:image/png;base64,", "Craniofacial", "Learning curves",
+                 "disjoint galleries of 3 clips", "each query ranks all 10",
+                 "chance", "1:2 matching", "raw fc7"):
       self.assertIn(text, page)
+    # The paper's Table 3 rows stand beside the 100-candidate protocol only
+    # (here galleries of 3), never beside another protocol.
+    self.assertNotIn("10.92", page)
+    self.assertIn("45.75", page)  # Table 2's angle
+    # The first screen: faces and learning curves before the tables.
+    self.assertLess(page.index("<h2>Faces"), page.index("Table 2"))
+    self.assertLess(page.index("Learning curves"), page.index("Table 2"))
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -69,6 +86,59 @@ class EvaluationTest(tf.test.TestCase):
     self.assertEqual(image.shape[:2], (2400, 1200))
     # A rendered page: text, tables and plots, not a blank white screen.
     self.assertGreater(float((image < 200).mean()), 0.01)
+
+  def test_known_answers_of_the_whole_evaluation(self):
+    """Oracle, constant and shuffled encoders through `evaluate`: angle 0
+    and R@1 100 %; exactly chance; chance within sampling error."""
+    root = self.create_tempdir().full_path
+    workdir, _, _ = tiny_model.tiny_run(root)
+    test = fake_shards.write_shards(os.path.join(root, "many"), "test", 300,
+                                    num_shards=3, seconds=1.5, seed=7,
+                                    num_speakers=300, fc7_shift=False)
+    config = evaluation_lib.EvalConfig(
+        workdir=workdir, test_pattern=test, segments="3", num_tsne=20,
+        database_size=300, gallery_size=100, num_galleries=3,
+        image_samples=4, batch_size=50)
+    def run(name, predict_fn):
+      return evaluation_lib.evaluate(
+          config.replace(out_dir=os.path.join(root, name)),
+          predict_fn=predict_fn)
+    oracle = run("oracle", lambda b: b["fc7"].numpy())
+    self.assertAllClose(oracle["table2"]["3s"]["angle_deg"], (0.0, 0.0),
+                        atol=1e-3)
+    gallery = oracle["table3"]["3s"]["gallery"]
+    self.assertEqual((gallery["galleries"], gallery["queries"]), (3, 300))
+    for metric in ("cosine", "l2", "l1"):
+      self.assertEqual(gallery[metric][1], 100.0)
+      self.assertEqual(oracle["table3"]["3s"]["full"][metric][1], 100.0)
+    constant = run("constant", lambda b: np.ones((len(b["fc7"]), 4096)))
+    for table in constant["table3"]["3s"].values():
+      for metric in ("cosine", "l2", "l1"):
+        self.assertAllClose(table[metric], table["chance"])
+    shuffled = run("shuffled", lambda b: np.roll(b["fc7"].numpy(), 1, 0))
+    gallery = shuffled["table3"]["3s"]["gallery"]
+    for metric in ("cosine", "l2"):
+      # 300 queries: sd of R@10 ~1.7 %, of R@5 ~1.3 %.
+      self.assertAllClose(gallery[metric][10], 10.0, atol=6.0)
+      self.assertAllClose(gallery[metric][5], 5.0, atol=4.5)
+    self.assertLen(shuffled["config"], len(dataclasses.fields(
+        evaluation_lib.EvalConfig)))
+
+  def test_face_crops_kept_for_a_sample_only(self):
+    root = self.create_tempdir().full_path
+    test = fake_shards.write_shards(os.path.join(root, "d"), "test", 40,
+                                    seconds=1.0, seed=2)
+    out = evaluation_lib.predict(lambda b: b["fc7"].numpy(), test, 1.0,
+                                 batch_size=8, image_samples=5, seed=3)
+    self.assertLen(out["true"], 40)
+    self.assertEqual(out["faces"].shape, (5, 224, 224, 3))
+    self.assertLen(set(out["face_index"].tolist()), 5)
+    self.assertTrue(np.all(np.diff(out["face_index"]) > 0))
+    # The kept crops belong to the clips their indices name.
+    again = evaluation_lib.predict(lambda b: b["fc7"].numpy(), test, 1.0,
+                                   batch_size=40, image_samples=40)
+    self.assertAllEqual(out["faces"], again["faces"][out["face_index"]])
+    self.assertGreater(out["face_index"].max(), 4)  # not just the first five
 
   def test_binary_runs(self):
     root = self.create_tempdir().full_path
