@@ -113,6 +113,55 @@ def fsdd_clips(data_dir, out_dir, clips_per_speaker=3, seconds=6.0):
   return made
 
 
+def fsdd_utterances(data_dir, voices_root, faces_root, utterances=20,
+                    seconds=3.0):
+  """Artificial pairs for the learning experiment, VoxCeleb-style.
+
+  Writes voices_root/fsdd_<speaker>/utts/<i>.wav: `utterances` utterances of
+  each FSDD speaker, each ~`seconds` of that speaker's digits concatenated
+  from recordings no other utterance uses; and
+  faces_root/fsdd_<speaker>/utts/face.jpg: the speaker's fixed photo
+  (FSDD_FACE_OF; the pairing is artificial). Returns the number written.
+  """
+  made = 0
+  for speaker, photo in FSDD_FACE_OF.items():
+    recordings = sorted(glob.glob(os.path.join(
+        data_dir, "speech_fsdd", "recordings", f"*_{speaker}_*.wav")))
+    face_path = os.path.join(data_dir, "faces", photo)
+    if not recordings or not os.path.exists(face_path):
+      continue
+    # Interleave digits so every utterance mixes them: 0_x_0, 1_x_0, ...
+    recordings.sort(key=lambda p: (int(os.path.basename(p).split("_")[2]
+                                       .split(".")[0]), p))
+    voice_dir = os.path.join(voices_root, f"fsdd_{speaker}", "utts")
+    face_dir = os.path.join(faces_root, f"fsdd_{speaker}", "utts")
+    os.makedirs(voice_dir, exist_ok=True)
+    os.makedirs(face_dir, exist_ok=True)
+    face = os.path.join(face_dir, "face.jpg")
+    if not os.path.exists(face):
+      cv2.imwrite(face, cv2.imread(face_path))
+    cursor = 0
+    for index in range(utterances):
+      target = os.path.join(voice_dir, f"{index:03d}.wav")
+      used = _wav_count_for(recordings[cursor:], seconds)
+      if not os.path.exists(target):
+        _concatenate_wavs(recordings[cursor:cursor + used], target, seconds)
+      cursor += used
+      made += 1
+  return made
+
+
+def _wav_count_for(paths, seconds):
+  """How many of `paths` (in order) reach `seconds` of audio."""
+  total = 0.0
+  for count, path in enumerate(paths, start=1):
+    with wave.open(path) as w:
+      total += w.getnframes() / w.getframerate()
+    if total >= seconds:
+      return count
+  return len(paths)
+
+
 def espeak_clips(out_dir, voices=("en", "en+f3", "de", "en+m3")):
   """Artificial pairs without shared data: espeak-ng voices + the astronaut."""
   import skimage.data  # pylint: disable=g-import-not-at-top

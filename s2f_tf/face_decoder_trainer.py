@@ -44,7 +44,7 @@ class DecoderTrainConfig(run_config.RunConfig):
   identity_weight: float = 0.0  # x (1 - cos) of VGG-Face fc7; needs weights.
   vgg_face_weights: str = ""
   width_divisor: int = 1  # Divides every width (tests / demo: 8).
-  use_batch_norm: bool = True
+  use_batch_norm: bool = False  # True brings back the centre blot.
   cache: bool = False  # Keep parsed examples in memory (small data sets).
   shuffle_buffer: int = 1024
   deterministic: bool = False

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import prepare_decoder_data_lib as lib
+from s2f_tf import face_decoder_input
 from s2f_tf import face_decoder_trainer
 from s2f_tf import frozen_heads
 from s2f_tf import run_record
@@ -121,6 +122,36 @@ class FaceDecoderTest(tf.test.TestCase):
     self.assertIn("Resumed from", log)
     self.assertEqual([m["step"] for m in run_record.read_metrics(workdir)][
         -2:], [60, 65])
+
+  def test_decoded_faces_have_no_saturated_clusters(self):
+    """A tiny decoder trained as long as the demo's (600 steps) on real
+    photos decodes faces without the saturated blot that BN in the texture
+    branch produced at the face centre (~100 pure-white pixels)."""
+    faces = shared_data.require(shared_data.FACES_DIR)
+    root = self.create_tempdir().full_path
+    folder = os.path.join(root, "photos")
+    os.makedirs(folder)
+    for name in sorted(os.listdir(faces)):
+      if name.startswith("img") and name.endswith(".jpg") and len(
+          os.listdir(folder)) < 16 and name != "img47.jpg":
+        shutil.copy(os.path.join(faces, name), folder)
+    data = os.path.join(root, "data")
+    lib.run(folder, lib.DecoderDataOptions(output_dir=data), fake_loader)
+    config = face_decoder_trainer.DecoderTrainConfig.load(TINY).replace(
+        data_dir=data, train_steps=600, log_every=600, image_every=600,
+        checkpoint_every=600)
+    trainer = face_decoder_trainer.DecoderTrainer(
+        config, os.path.join(root, "run"))
+    trainer.train()
+    batch = next(iter(face_decoder_input.make_dataset(
+        os.path.join(data, "*.tfrecord"), trainer.mean_landmarks, 16, False)))
+    images = np.asarray(trainer.decoder(batch["fc7"],
+                                        training=False)["image"])
+    centre = images[:, 56:168, 56:168]  # the face; hair and border excluded
+    white = centre.min(-1) >= 0.99
+    saturated_colour = (centre.max(-1) >= 0.99) & (centre.min(-1) <= 0.01)
+    per_image = (white | saturated_colour).reshape(len(images), -1).sum(1)
+    self.assertLessEqual(int(per_image.max()), 3, per_image)
 
   def test_default_config_runs_full_size_decoder(self):
     root = self.create_tempdir().full_path

@@ -301,3 +301,15 @@ class IdentityTest(tf.test.TestCase):
     # Same-gender trials never pair across genders.
     stratified = identity.matching_1to2(true, true, speakers, genders)
     self.assertEqual(stratified["trials"], 300)
+
+
+class ClosedSetRecallTest(tf.test.TestCase):
+
+  def test_hand_values(self):
+    true = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    predicted = np.array([[0.9, 0.1], [0.2, 0.8], [0.1, 0.9], [0.3, 0.7]])
+    result = retrieval.closed_set_recall(predicted, true,
+                                         ["a", "a", "b", "b"])
+    self.assertEqual(result["r_at_1"], 75.0)  # the second query is wrong
+    self.assertEqual(result["chance"], 50.0)
+    self.assertEqual(result["per_identity"], {"a": 50.0, "b": 100.0})

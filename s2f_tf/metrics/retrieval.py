@@ -187,3 +187,25 @@ def top_k(query, database, k=5, metric="cosine"):
   distance = _distances(np.asarray(query, np.float64)[None],
                         np.asarray(database, np.float64), metric)[0]
   return np.argsort(distance, kind="stable")[:k]
+
+
+def closed_set_recall(predicted, true, identity_ids):
+  """R@1 (%) of naming each query's identity among the known ones.
+
+  Each identity's prototype is the mean true feature of its clips; a query
+  is right when its cosine-nearest prototype is its own. Chance is
+  1 / identities.
+  """
+  predicted = np.asarray(predicted, np.float64)
+  true = np.asarray(true, np.float64)
+  names = sorted(set(identity_ids))
+  labels = np.array([names.index(i) for i in identity_ids])
+  prototypes = np.stack([true[labels == n].mean(0)
+                         for n in range(len(names))])
+  distance = _distances(predicted, prototypes, "cosine")
+  right = distance.argmin(1) == labels
+  return {"r_at_1": float(100.0 * right.mean()),
+          "chance": 100.0 / len(names), "queries": int(len(labels)),
+          "identities": len(names),
+          "per_identity": {n: float(100.0 * right[labels == i].mean())
+                           for i, n in enumerate(names)}}

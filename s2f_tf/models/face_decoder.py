@@ -59,8 +59,14 @@ class MeanShapeOffset(layers.Layer):
     return config
 
 
+@keras.saving.register_keras_serializable(package="s2f")
+def clip_unit(x):
+  """Clips to the image range [0, 1]."""
+  return ops.clip(x, 0.0, 1.0)
+
+
 def build_face_decoder(mean_landmarks, texture_channels=TEXTURE_CHANNELS,
-                       landmark_hidden=LANDMARK_HIDDEN, use_batch_norm=True,
+                       landmark_hidden=LANDMARK_HIDDEN, use_batch_norm=False,
                        name="face_decoder"):
   """Builds the decoder.
 
@@ -69,10 +75,14 @@ def build_face_decoder(mean_landmarks, texture_channels=TEXTURE_CHANNELS,
       (from the decoder data's summary.json).
     texture_channels: widths of the five transposed convs.
     landmark_hidden: width of the landmark branch's hidden FC.
-    use_batch_norm: BN after each transposed conv.
+    use_batch_norm: BN after each transposed conv. Off by default: the
+      texture branch learns to beat BN's per-channel normalisation with one
+      huge-activation spot at the face centre (a white blot; StyleGAN2's
+      "droplet" artefact of normalisation), see WORKSPACE.md.
 
   Returns:
-    keras.Model: (B, 4096) -> {'image', 'texture', 'landmarks'}; images in
+    keras.Model: (B, 4096) -> {'image', 'texture' (unclipped: the texture
+    loss sees it), 'landmarks'}; images in
     [0, 1], landmarks in pixels.
   """
   mean_landmarks = np.asarray(mean_landmarks, np.float32)
@@ -100,9 +110,14 @@ def build_face_decoder(mean_landmarks, texture_channels=TEXTURE_CHANNELS,
                                activation="relu", name=f"deconv{index}")(x)
     if use_batch_norm:
       x = layers.BatchNormalization(name=f"deconv{index}_bn")(x)
-  texture = layers.Conv2D(3, 3, padding="same", activation="sigmoid",
-                          name="texture")(x)
-  image = spline_warp.SplineWarp(mean_landmarks, name="image")(texture,
+  # Linear texture, clipped to [0, 1] only where it becomes the image. A
+  # sigmoid here traps pixels: once one saturates, sigmoid' ~ 0 cancels the
+  # texture L1 gradient and it can never come back (the demo's decoder
+  # had ~100 pure-white pixels at the centre of every face, where the 7 x 7
+  # seed's centre cell grows through the five transposed convs).
+  texture = layers.Conv2D(3, 3, padding="same", name="texture")(x)
+  visible = layers.Activation(clip_unit, name="texture_clipped")(texture)
+  image = spline_warp.SplineWarp(mean_landmarks, name="image")(visible,
                                                                 points)
   return keras.Model(inputs, {"image": image, "texture": texture,
                               "landmarks": points}, name=name)
