@@ -8,6 +8,7 @@ pipeline runs end to end; it does not reproduce the paper (see README,
 """
 
 import glob
+import json
 import os
 import time
 
@@ -18,7 +19,9 @@ from data_prep import prepare_decoder_data_lib
 from data_prep import prepare_shards_lib
 from experiments import demo_media
 from experiments import evaluation_lib
+from experiments import voice_learning
 from s2f_tf import face_decoder_trainer
+from s2f_tf import progress
 from s2f_tf import speech_to_face
 from s2f_tf import train_config
 from s2f_tf import trainer
@@ -27,59 +30,92 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
 CONFIGS = os.path.join(REPO_ROOT, "experiments", "configs")
 # (encoder steps, decoder steps, decoder photos) for --quick and the full demo.
+LEARNING_FILE = "learning.json"
 QUICK = (30, 60, 12)
 FULL = (400, 600, 63)
+# The demo's detector: HOG finds every face of its data (GRID frames, the
+# photos) at a fraction of the CNN's cost on a CPU.
+DETECTOR = "hog"
+STAGES = ("media", "shards", "face-decoder data", "face-decoder training",
+          "voice-encoder training", "predict", "learning result",
+          "evaluation")
+# Seconds per stage measured on the development machine (2 cores), for the
+# ETA; the estimate is rescaled by how fast this machine has been so far.
+MEASURED_SECONDS = {"quick": (2, 8, 8, 10, 10, 2, 0, 15),
+                    "full": (3, 45, 25, 40, 150, 3, 25, 40)}
 
 DISCLAIMER = """
 This demo trains tiny models for a few minutes on {examples} clips{random}.
-It shows that every stage of s2f runs end to end; the faces it makes are not
-meaningful. Paper-scale training needs AVSpeech (1.7 M clips), the released
-VGG-Face weights and accelerators: see README.md, "Paper-scale training".
-Every face is an average-looking face correlated with a voice, never an
-identity.""".strip()
+It shows that every stage of s2f runs end to end and that the voice encoder
+learns from real voices (above); its faces are not meaningful. Paper-scale
+training needs AVSpeech (1.7 M clips), the released VGG-Face weights and
+accelerators: see README.md, "Paper-scale training". Every face is an
+average-looking face correlated with a voice, never an identity.""".strip()
 
 
-def _step(name, started):
-  logging.info("demo: %s done (%.0f s so far)", name,
-               time.perf_counter() - started)
-  print(f"[{time.perf_counter() - started:6.0f} s] {name}", flush=True)
+class StageClock:
+  """Prints each finished stage with elapsed time and an ETA."""
+
+  def __init__(self, mode):
+    self.expected = MEASURED_SECONDS[mode]
+    self.started = time.perf_counter()
+    self.done = 0
+
+  def finish(self, note=""):
+    elapsed = time.perf_counter() - self.started
+    name = STAGES[self.done]
+    self.done += 1
+    spent = sum(self.expected[:self.done])
+    left = sum(self.expected[self.done:]) * elapsed / max(spent, 1)
+    line = (f"[{self.done}/{len(STAGES)}] {name} done"
+            + (f": {note}" if note else "")
+            + f" | {progress.format_duration(elapsed)} elapsed"
+            + (f", ~{progress.format_duration(left)} to go"
+               if self.done < len(STAGES) else ""))
+    logging.info("demo: %s", line)
+    print(line, flush=True)
 
 
 def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
   """Runs the main job into `out_dir`; returns a dict of what it wrote."""
-  started = time.perf_counter()
+  clock = StageClock("quick" if quick else "full")
   encoder_steps, decoder_steps, photos = QUICK if quick else FULL
   data_dir = data_dir or DEFAULT_DATA_DIR
   has_data = os.path.isdir(data_dir)
   os.makedirs(out_dir, exist_ok=True)
   media_dir = os.path.join(out_dir, "media")
+  learning = has_data and not quick
+  specs = []
   if has_data:
     demo_media.grid_clips(data_dir, media_dir)
-    if not quick:
-      demo_media.fsdd_clips(data_dir, media_dir)
+    specs = clip_sources.video_folder(media_dir)
+    if learning:
+      specs += voice_learning.media_specs(
+          data_dir, os.path.join(out_dir, "fsdd_voices"),
+          os.path.join(out_dir, "fsdd_faces"))
   else:
     print(f"{data_dir} not found: using generated espeak-ng speech over one "
           "photo (artificial pairs).")
     demo_media.espeak_clips(media_dir)
-  _step("media", started)
+    specs = clip_sources.video_folder(media_dir)
+  clock.finish(f"{len(specs)} clips")
 
   random_vgg = not vgg_face_weights
   loader = prepare_shards_lib.model_loader(
-      detector="cnn", vgg_face_weights_path=vgg_face_weights,
+      detector=DETECTOR, vgg_face_weights_path=vgg_face_weights,
       allow_random_vgg_face=random_vgg)
   shard_dir = os.path.join(out_dir, "shards")
   summary = prepare_shards_lib.run(
-      clip_sources.video_folder(media_dir),
-      prepare_shards_lib.ShardOptions(output_dir=shard_dir,
-                                      test_fraction=0.2, examples_per_shard=8),
+      specs, prepare_shards_lib.ShardOptions(
+          output_dir=shard_dir, test_fraction=0.2, examples_per_shard=16),
       loader)
   train_pattern = summary["splits"]["train"]["pattern"]
   test = summary["splits"].get("test", {"examples": 0})
   test_pattern = test["pattern"] if test["examples"] else train_pattern
   if not test["examples"]:
     print("No test clips: evaluating on the training clips.")
-  _step(f"shards ({summary['splits']['train']['examples']} train, "
-        f"{test['examples']} test, skipped {summary['skipped']})", started)
+  clock.finish(f"{summary['splits']['train']['examples']} train, "
+               f"{test['examples']} test, skipped {summary['skipped']}")
 
   photo_dir = os.path.join(out_dir, "decoder_photos")
   os.makedirs(photo_dir, exist_ok=True)
@@ -98,9 +134,9 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
       photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
           output_dir=decoder_data),
       lambda: prepare_decoder_data_lib.load_models(
-          "cnn", vgg_face_weights_path=vgg_face_weights,
+          DETECTOR, vgg_face_weights_path=vgg_face_weights,
           allow_random_vgg_face=random_vgg))
-  _step("face-decoder data", started)
+  clock.finish()
 
   decoder_config = face_decoder_trainer.DecoderTrainConfig.load(
       os.path.join(CONFIGS, "face_decoder", "tiny.json")).replace(
@@ -110,7 +146,7 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
   face_decoder_trainer.train(decoder_config, decoder_run)
   decoder_path = os.path.join(decoder_run, face_decoder_trainer.EXPORT_DIR,
                               face_decoder_trainer.DECODER_FILE)
-  _step("face-decoder training", started)
+  clock.finish()
 
   encoder_config = train_config.TrainConfig.load(
       os.path.join(CONFIGS, "voice_encoder", "tiny.json")).replace(
@@ -121,23 +157,44 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
           eval_every=encoder_steps, eval_batches=4, batch_size=4)
   encoder_run = os.path.join(out_dir, "voice_encoder")
   trainer.train(encoder_config, encoder_run)
-  _step("voice-encoder training", started)
+  clock.finish()
 
   model = speech_to_face.SpeechToFace.from_workdir(encoder_run)
   clip = sorted(glob.glob(os.path.join(media_dir, "*", "*.*")))[0]
   feature, image = model.predict_file(clip)
   face_png = os.path.join(out_dir, "predict", "face.png")
   speech_to_face.write_outputs(feature, image, face_png)
-  _step(f"predict ({clip})", started)
+  clock.finish(clip)
 
   eval_dir = os.path.join(out_dir, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  learned = None
+  if learning:
+    learned = voice_learning.learning_result(
+        encoder_run, train_pattern, test_pattern,
+        encoder_config.segment_seconds)
+    with open(os.path.join(eval_dir, LEARNING_FILE), "w") as f:
+      json.dump(learned, f, indent=2)
+  clock.finish()
+
   results = evaluation_lib.evaluate(evaluation_lib.EvalConfig(
       workdir=encoder_run, test_pattern=test_pattern, out_dir=eval_dir,
-      decoder_path=decoder_path, database_size=100, num_craniofacial=100))
+      decoder_path=decoder_path, database_size=100, num_craniofacial=100,
+      image_samples=100), extra_results={"learning": learned}
+                                    if learned else None)
   report = os.path.join(eval_dir, evaluation_lib.REPORT_FILE)
-  _step("evaluation report", started)
+  clock.finish()
 
   examples = summary["splits"]["train"]["examples"] + test["examples"]
+  print()
+  if learned:
+    print("\n".join(voice_learning.summary_lines(learned)))
+  gallery = results["table3"][f"{encoder_config.segment_seconds:g}s"][
+      "gallery"]
+  print(f"Test split retrieval (GRID speakers unseen in training + held-out "
+        f"FSDD utterances; far too few speakers to mean anything): cosine "
+        f"R@1 {gallery['cosine'][1]:.1f} % in galleries of "
+        f"{gallery['gallery_size']} (chance {gallery['chance'][1]:.1f} %)")
   print("\n" + DISCLAIMER.format(
       examples=examples,
       random=" and a RANDOM stand-in for VGG-Face (no weights given)"
@@ -146,4 +203,4 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
         f"TensorBoard:     tensorboard --logdir {out_dir}")
   return {"face": face_png, "report": report, "results": results,
           "shards": summary, "encoder_run": encoder_run,
-          "decoder": decoder_path}
+          "decoder": decoder_path, "learning": learned}

@@ -3,8 +3,9 @@
 Real pairs: the GRID clips of ../shared/data/grid_av (a speaker's own face and
 voice). Artificial pairs (documented as such): each Free Spoken Digit speaker's
 recordings concatenated into multi-second utterances and paired with one
-fixed face photo per speaker; without shared data, espeak-ng voices paired
-with scikit-image's astronaut photo.
+fixed face photo per speaker (VoxCeleb-style folders of WAVs and a face
+image); without shared data, espeak-ng voices paired with scikit-image's
+astronaut photo.
 """
 
 import glob
@@ -84,33 +85,6 @@ def grid_clips(data_dir, out_dir):
     if not os.path.exists(target):
       os.symlink(os.path.abspath(clip), target)
   return len(clips)
-
-
-def fsdd_clips(data_dir, out_dir, clips_per_speaker=3, seconds=6.0):
-  """Artificial pairs: FSDD utterances over one fixed photo per speaker."""
-  made = 0
-  for speaker, photo in FSDD_FACE_OF.items():
-    recordings = sorted(glob.glob(os.path.join(
-        data_dir, "speech_fsdd", "recordings", f"*_{speaker}_*.wav")))
-    face_path = os.path.join(data_dir, "faces", photo)
-    if not recordings or not os.path.exists(face_path):
-      continue
-    face = cv2.cvtColor(cv2.imread(face_path), cv2.COLOR_BGR2RGB)
-    scale = 640.0 / max(face.shape[:2])
-    face = cv2.resize(face, None, fx=min(scale, 1.0), fy=min(scale, 1.0))
-    per_clip = len(recordings) // clips_per_speaker
-    for index in range(clips_per_speaker):
-      target = os.path.join(out_dir, f"fsdd_{speaker}", f"clip{index}.mp4")
-      if os.path.exists(target):
-        made += 1
-        continue
-      os.makedirs(os.path.dirname(target), exist_ok=True)
-      wav = _concatenate_wavs(recordings[index * per_clip:], target + ".wav",
-                              seconds)
-      still_video(target, face, wav)
-      os.remove(wav)
-      made += 1
-  return made
 
 
 def fsdd_utterances(data_dir, voices_root, faces_root, utterances=20,

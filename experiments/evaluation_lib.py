@@ -153,7 +153,8 @@ def _tables(predicted, true, speaker_ids, config):
                                     seed=config.seed)})
 
 
-def evaluate(config, classifier=None, predict_fn=None, embedder=None):
+def evaluate(config, classifier=None, predict_fn=None, embedder=None,
+             extra_results=None):
   """Runs every metric; writes results.json and report.html; returns results.
 
   Args:
@@ -164,6 +165,8 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None):
       on the batch's spectrogram; known-answer tests pass oracles).
     embedder: face recognizer for the identity metrics (`embed(images)`);
       default dlib's 128-D ResNet when a decoder is given.
+    extra_results: more sections for results.json and the report (the
+      demo's {'learning': voice_learning result}).
   """
   tf.io.gfile.makedirs(config.out_dir)
   model, train_cfg = speech_to_face.load_encoder(config.workdir)
@@ -245,6 +248,7 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None):
                              config)
     results["ablations"][name] = {"table2": table2, "table3": table3}
 
+  results.update(extra_results or {})
   with tf.io.gfile.GFile(os.path.join(config.out_dir, RESULTS_FILE), "w") as f:
     f.write(json.dumps(results, indent=2, default=float, allow_nan=False))
   html = report.render(results, figures)

@@ -195,6 +195,21 @@ def render(results, figures):
   if "curves" in figures:
     parts.append("<h2>Learning curves</h2>")
     parts.append(_img(figures["curves"]))
+  learning = results.get("learning")
+  if learning and "held_out" in learning:
+    held = learning["held_out"]
+    rows = [[f"held-out utterances ({held['queries']})",
+             f"{held['r_at_1']:.1f} %", f"{held['chance']:.1f} %"]]
+    if "train" in learning:
+      rows.append([f"training utterances ({learning['train']['queries']})",
+                   f"{learning['train']['r_at_1']:.1f} %",
+                   f"{learning['train']['chance']:.1f} %"])
+    parts.append("<h2>Learning on real voices ("
+                 f"{html.escape(learning['label'])})</h2><p>Six real FSDD "
+                 "voices, each paired with one face photo (an artificial "
+                 "pairing); R@1 of naming the identity of an utterance "
+                 "among the six.</p>")
+    parts.append(_table(["utterances", "R@1", "chance"], rows))
   parts.append("<h2>Feature similarity (Table 2)</h2>")
   rows = []
   for segment, row in results["table2"].items():

@@ -28,6 +28,8 @@ from s2f_tf.models import vgg_face_weights
 EXPORT_DIR = "export"
 DECODER_FILE = "face_decoder.keras"
 FIRST_LAYER_FILE = "decoder_fc1000.keras"
+IMAGE_TAGS = ("faces/1_aligned_target", "faces/2_target_texture",
+              "faces/3_predicted_texture", "faces/4_decoded_image")
 
 
 @dataclasses.dataclass
@@ -129,12 +131,14 @@ class DecoderTrainer:
     return terms
 
   def write_images(self, batch):
+    """Image summaries: aligned target, its texture (mean shape), the
+    predicted texture, the decoded (warped) image."""
     outputs = self.decoder(batch["fc7"][:4], training=False)
-    panel = tf.concat([batch["image"][:4], batch["texture"][:4],
-                       outputs["texture"], outputs["image"]], axis=2)
+    panels = zip(IMAGE_TAGS, (batch["image"][:4], batch["texture"][:4],
+                              outputs["texture"], outputs["image"]))
     with self.record.writer.as_default(step=self.step):
-      tf.summary.image("faces/target_texturetarget_texture_decoded",
-                       tf.clip_by_value(panel, 0, 1), max_outputs=4)
+      for tag, images in panels:
+        tf.summary.image(tag, tf.clip_by_value(images, 0, 1), max_outputs=4)
 
   def export(self):
     """Writes export/face_decoder.keras and export/decoder_fc1000.keras."""

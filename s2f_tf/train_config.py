@@ -51,3 +51,24 @@ class TrainConfig(run_config.RunConfig):
   keep_checkpoints: int = 5  # Newest checkpoints kept.
   eval_every: int = 5000  # Steps between evaluations.
   eval_batches: int = 50  # Batches per evaluation.
+
+  def validate(self):
+    """Raises ValueError naming the flag of the first bad value."""
+    from s2f_tf import strategy as strategy_lib  # pylint: disable=g-import-not-at-top
+    from s2f_tf.models import voice_encoder  # pylint: disable=g-import-not-at-top
+    choices = {"strategy": strategy_lib.STRATEGIES,
+               "loss_type": speech2face_loss.LOSS_TYPES,
+               "encoder": tuple(voice_encoder.SPECS)}
+    for name, allowed in choices.items():
+      if getattr(self, name) not in allowed:
+        raise ValueError(f"--{name}={getattr(self, name)!r}: choose one of "
+                         f"{', '.join(allowed)}")
+    for name in ("batch_size", "learning_rate", "lr_decay_steps",
+                 "segment_seconds", "log_every", "checkpoint_every",
+                 "image_every", "eval_every", "keep_checkpoints"):
+      if getattr(self, name) <= 0:
+        raise ValueError(f"--{name}={getattr(self, name)}: must be > 0")
+    if not self.train_pattern:
+      raise ValueError("--train_pattern is required: a glob of training "
+                       "shards (s2f-prepare-shards writes them)")
+    return self

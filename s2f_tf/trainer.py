@@ -22,6 +22,11 @@ from s2f_tf.models import voice_encoder
 from tfrecords_schema import shard_summary
 
 
+# TensorBoard image tags, one per panel.
+IMAGE_TAGS = ("faces/1_true_face", "faces/2_decoded_from_true_fc7",
+              "faces/3_decoded_from_speech")
+
+
 def count_examples(file_pattern):
   """Number of records in the shards matching `file_pattern` (one full read)."""
   files = tf.io.gfile.glob(file_pattern)
@@ -49,6 +54,7 @@ class Trainer:
   """Builds everything inside the strategy scope and runs the loop."""
 
   def __init__(self, config, workdir):
+    config.validate()
     frozen_heads.check_heads(config.decoder_path, config.fc8_weights,
                              config.allow_random_heads)
     self.config = config
@@ -148,17 +154,18 @@ class Trainer:
     return means
 
   def write_images(self, batch):
-    """True face | decoder(true fc7) | decoder(predicted fc7), side by side."""
+    """Three image summaries of the same faces: the true face, the decoder's
+    face from the true fc7, and from the speech-predicted feature."""
     faces = tf.cast(batch["face_image"][:4], tf.float32) / 255.0
-    panels = [faces]
+    panels = {IMAGE_TAGS[0]: faces}
     if self.decoder is not None:
       v_s = self.model(batch["spectrogram"][:4], training=False)
-      for feature in (batch["fc7"][:4], v_s):
+      for tag, feature in zip(IMAGE_TAGS[1:], (batch["fc7"][:4], v_s)):
         image = tf.clip_by_value(self.decoder(feature, training=False), 0, 1)
-        panels.append(tf.image.resize(image, faces.shape[1:3]))
+        panels[tag] = tf.image.resize(image, faces.shape[1:3])
     with self.train_writer.as_default(step=self.step):
-      tf.summary.image("faces/true_decodedtrue_decodedspeech",
-                       tf.concat(panels, axis=2), max_outputs=4)
+      for tag, images in panels.items():
+        tf.summary.image(tag, images, max_outputs=4)
 
   def train(self):
     """Runs until the configured number of steps; returns the last losses."""

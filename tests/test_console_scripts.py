@@ -90,6 +90,14 @@ class OneLineErrorTest(parameterized.TestCase):
         _run(f"s2f-check-vgg-face --weights {cwd}/vgg_face.mat", cwd),
         "vgg_face.mat", "does not download")
 
+  def test_bad_flag_value_is_named_before_any_work(self):
+    cwd = self.create_tempdir().full_path
+    self._assert_one_line_error(
+        _run(f"s2f-train --workdir {cwd}/run --train_pattern {cwd}/x "
+             "--strategy mirorred --allow_random_heads", cwd),
+        "--strategy", "mirrored")
+    self.assertFalse(os.path.exists(os.path.join(cwd, "run")))
+
   def test_missing_video_dir(self):
     cwd = self.create_tempdir().full_path
     self._assert_one_line_error(

@@ -4,6 +4,7 @@ import os
 
 import tensorflow as tf
 
+from data_prep import clip_sources
 from experiments import demo_media
 from s2f_tf.faces import video
 from tests import shared_data
@@ -11,20 +12,28 @@ from tests import shared_data
 
 class DemoMediaTest(tf.test.TestCase):
 
-  def test_fsdd_pairs_are_multi_second_talking_face_videos(self):
+  def test_fsdd_utterances_use_disjoint_recordings_of_one_voice(self):
     shared_data.require(shared_data.FSDD_DIR)
     out = self.create_tempdir().full_path
-    made = demo_media.fsdd_clips(shared_data.SHARED_DATA, out,
-                                 clips_per_speaker=1, seconds=4.0)
-    self.assertEqual(made, len(demo_media.FSDD_FACE_OF))
-    for speaker in demo_media.FSDD_FACE_OF:
-      path = os.path.join(out, f"fsdd_{speaker}", "clip0.mp4")
-      duration, has_video, has_audio = video.probe(path)
-      self.assertTrue(has_video and has_audio, path)
-      self.assertBetween(duration, 4.0, 4.7)  # the audio, not more
+    voices, faces = os.path.join(out, "voices"), os.path.join(out, "faces")
+    made = demo_media.fsdd_utterances(shared_data.SHARED_DATA, voices, faces,
+                                      utterances=4, seconds=3.0)
+    self.assertEqual(made, 4 * len(demo_media.FSDD_FACE_OF))
+    specs = clip_sources.voxceleb(voices, faces)
+    self.assertLen(specs, made)
+    for spec in specs:
+      duration = video.probe(spec.media_path)[0]
+      self.assertBetween(duration, 3.0, 4.2)  # recordings are < 1 s each
+      self.assertTrue(os.path.isfile(spec.face_image_path))
+      self.assertTrue(spec.speaker_id.startswith("fsdd_"))
+    # Each utterance is new speech: no two WAVs of a speaker are equal.
+    george = sorted(s.media_path for s in specs
+                    if s.speaker_id == "fsdd_george")
+    contents = {open(p, "rb").read()[44:] for p in george}
+    self.assertLen(contents, 4)
     # A rerun reuses what exists.
-    self.assertEqual(demo_media.fsdd_clips(shared_data.SHARED_DATA, out,
-                                           clips_per_speaker=1), made)
+    self.assertEqual(demo_media.fsdd_utterances(
+        shared_data.SHARED_DATA, voices, faces, utterances=4), made)
 
   def test_grid_clips_one_speaker_each(self):
     shared_data.require(shared_data.GRID_DIR)

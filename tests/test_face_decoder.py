@@ -101,7 +101,8 @@ class FaceDecoderTest(tf.test.TestCase):
     for path in tf.io.gfile.glob(os.path.join(workdir, "train", "events.*")):
       for event in tf.compat.v1.train.summary_iterator(path):
         tags.update(v.tag for v in event.summary.value)
-    self.assertIn("faces/target_texturetarget_texture_decoded", tags)
+    self.assertContainsSubset(face_decoder_trainer.IMAGE_TAGS, tags)
+    self.assertIn("faces/4_decoded_image", tags)
 
     exported = os.path.join(workdir, face_decoder_trainer.EXPORT_DIR,
                             face_decoder_trainer.DECODER_FILE)

@@ -71,7 +71,8 @@ class TrainBinaryTest(tf.test.TestCase):
         tags.update(v.tag for v in event.summary.value)
     self.assertContainsSubset(
         {"losses/total", "learning_rate", "examples_per_s",
-         "faces/true_decodedtrue_decodedspeech"}, tags)
+         "faces/1_true_face", "faces/2_decoded_from_true_fc7",
+         "faces/3_decoded_from_speech"}, tags)
     self.assertTrue(tf.io.gfile.glob(os.path.join(workdir, "eval",
                                                   "events.*")))
 

@@ -15,6 +15,7 @@ average over the global batch.
 import keras
 from keras import ops
 
+LOSS_TYPES = ("paper", "pixel")  # Eq. 1; the Fig. 8 pixel-loss ablation.
 LAMBDA1 = 0.025  # Eq. 1, Sec. 3.2.
 LAMBDA2 = 200.0  # Eq. 1, Sec. 3.2.
 DISTILL_TEMPERATURE = 2.0  # T of L_distill, Sec. 3.2.
@@ -49,7 +50,7 @@ class Speech2FaceLoss:
   def __init__(self, decoder_fc, fc8, lambda1=LAMBDA1, lambda2=LAMBDA2,
                temperature=DISTILL_TEMPERATURE, face_decoder=None,
                loss_type="paper"):
-    if loss_type not in ("paper", "pixel"):
+    if loss_type not in LOSS_TYPES:
       raise ValueError(f"loss_type must be 'paper' or 'pixel', not {loss_type}")
     if loss_type == "pixel" and face_decoder is None:
       raise ValueError("the pixel loss needs the whole frozen face decoder")
