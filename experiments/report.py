@@ -141,7 +141,7 @@ def learning_curves_figure(workdir):
     ax.set_title(term.split("/", 1)[1], fontsize=9)
     ax.set_xlabel("step", fontsize=8)
     ax.tick_params(labelsize=7)
-  fig.suptitle("voice-encoder training losses", fontsize=10)
+  fig.tight_layout()
   return _png(fig)
 
 
@@ -193,7 +193,8 @@ def render(results, figures):
                  "voice, not the speaker's face.</p>")
     parts.append(_img(figures["examples"]))
   if "curves" in figures:
-    parts.append("<h2>Learning curves</h2>")
+    parts.append("<h2>Learning curves</h2><p>Voice-encoder training losses "
+                 "(Eq. 1 terms) against the step.</p>")
     parts.append(_img(figures["curves"]))
   learning = results.get("learning")
   if learning and "held_out" in learning:
