@@ -285,6 +285,9 @@ def write_summary(output_dir, num_shards, options, pending):
         "pattern": os.path.join(output_dir, f"{split}-*-of-{count:05d}.tfrecord")}
   with tf.io.gfile.GFile(os.path.join(output_dir, SUMMARY_FILE), "w") as f:
     f.write(json.dumps(summary, indent=2, sort_keys=True))
+  if all(stats["finished_shards"] == stats["shards"]
+         for stats in summary["splits"].values()):
+    write_tfds_metadata(output_dir, num_shards)
   scalars = {f"shards/skipped_{reason}": n
              for reason, n in summary["skipped"].items()}
   for split, stats in summary["splits"].items():
@@ -292,6 +295,37 @@ def write_summary(output_dir, num_shards, options, pending):
       scalars[f"shards/{split}_{name}"] = stats[name]
   write_tensorboard(output_dir, scalars)
   return summary
+
+
+TFDS_FILENAME_TEMPLATE = "{SPLIT}-{SHARD_X_OF_Y}.tfrecord"  # = shard_path
+TFDS_NAME = "s2f_speech_face"
+
+
+def write_tfds_metadata(output_dir, num_shards):
+  """dataset_info.json + features.json beside finished shards, so that
+  `tfds.builder_from_directory(output_dir)` reads them (splits, slicing,
+  feature description). Shard lengths come from the sidecars."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  template = tfds.core.ShardedFileTemplate(
+      data_dir=tfds.core.Path(output_dir), template=TFDS_FILENAME_TEMPLATE,
+      dataset_name=TFDS_NAME, filetype_suffix="tfrecord")
+  split_infos = []
+  for split, count in sorted(num_shards.items()):
+    lengths, size = [], 0
+    for index in range(count):
+      path = shard_path(output_dir, split, index, count)
+      with tf.io.gfile.GFile(stats_path(path)) as f:
+        lengths.append(json.load(f)["examples"])
+      size += tf.io.gfile.stat(path).length
+    split_infos.append(tfds.core.SplitInfo(
+        name=split, shard_lengths=lengths, num_bytes=size,
+        filename_template=template.replace(split=split)))
+  tfds.folder_dataset.write_metadata(
+      data_dir=output_dir, features=speech_face.tfds_features(),
+      split_infos=split_infos, filename_template=template,
+      check_data=False,
+      description="Speech2Face pairs written by s2f-prepare-shards: 16 kHz "
+      "int16 speech and the VGG-Face fc7 of the speaker's face.")
 
 
 def write_tensorboard(output_dir, scalars):

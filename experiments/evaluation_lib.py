@@ -29,7 +29,6 @@ from s2f_tf.metrics import craniofacial
 from s2f_tf.metrics import feature_similarity
 from s2f_tf.metrics import identity
 from s2f_tf.metrics import retrieval
-from tfrecords_schema import shard_summary
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
@@ -82,7 +81,7 @@ def predict(predict_fn, pattern, segment_seconds, batch_size=8,
   reservoir, reservoir_index = [], []
   seen = 0
   progress = progress_lib.Progress(
-      max_examples or shard_summary.examples_matching(pattern) or 0,
+      max_examples or input_pipeline.num_examples(pattern) or 0,
       name=f"evaluated {segment_seconds:g} s clips")
   for batch in ds:
     out["predicted"].append(np.asarray(predict_fn(batch), np.float32))

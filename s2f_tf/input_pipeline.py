@@ -9,9 +9,29 @@ that file's records with a logged warning instead of killing training.
 import tensorflow as tf
 
 from s2f_tf.audio import spectrogram
+from tfrecords_schema import shard_summary
 from tfrecords_schema import speech_face
 
 FACE_IMAGE_SIZE = 224
+# `tfds:DIR:SPLIT` reads a shard directory through TFDS (its metadata is
+# written by the shard job), with TFDS split slicing: tfds:/data:train[:10%].
+TFDS_PREFIX = "tfds:"
+
+
+def _tfds_source(pattern):
+  """(tfds builder, split) of a `tfds:DIR:SPLIT` pattern."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  directory, split = pattern[len(TFDS_PREFIX):].rsplit(":", 1)
+  return tfds.builder_from_directory(directory), split
+
+
+def num_examples(file_pattern):
+  """Examples behind a pattern when known without reading them (TFDS split
+  sizes, or the shard job's summary.json); else None."""
+  if isinstance(file_pattern, str) and file_pattern.startswith(TFDS_PREFIX):
+    builder, split = _tfds_source(file_pattern)
+    return int(builder.info.splits[split].num_examples)  # slices too
+  return shard_summary.examples_matching(file_pattern)
 
 
 def decode_face_jpeg(jpeg):
@@ -58,7 +78,8 @@ def make_dataset(file_pattern, batch_size, is_training,
   """Builds the batched dataset of one split.
 
   Args:
-    file_pattern: glob (or list of globs) of TFRecord shards.
+    file_pattern: glob (or list of globs) of TFRecord shards, or
+      `tfds:DIR:SPLIT` (TFDS split slicing, e.g. tfds:/data:train[:10%]).
     batch_size: global batch size; the last partial batch is dropped.
     is_training: shuffles files and examples and repeats forever by default.
     segment_seconds: 6.0 (paper training) or 3.0.
@@ -75,28 +96,42 @@ def make_dataset(file_pattern, batch_size, is_training,
       the data order instead of replaying it. Skipped records are read but
       not decoded.
   """
-  patterns = [file_pattern] if isinstance(file_pattern, str) else file_pattern
-  files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
-  if not files:
-    raise FileNotFoundError(f"no TFRecord shards match {file_pattern!r}")
   shuffle = is_training and not deterministic
-  ds = tf.data.Dataset.from_tensor_slices(files)
-  if shuffle:
-    ds = ds.shuffle(len(files), seed=seed)
-  read = lambda f: tf.data.TFRecordDataset(f).ignore_errors(log_warning=True)
-  if deterministic:
-    ds = ds.interleave(read, cycle_length=1)
+  if isinstance(file_pattern, str) and file_pattern.startswith(TFDS_PREFIX):
+    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    builder, split = _tfds_source(file_pattern)
+    ds = builder.as_dataset(split=split, shuffle_files=shuffle,
+                            read_config=tfds.ReadConfig(shuffle_seed=seed))
+    ds = ds.map(speech_face.from_tfds, num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=deterministic or None)
+    decoded = True
   else:
-    ds = ds.interleave(read, cycle_length=tf.data.AUTOTUNE,
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    patterns = [file_pattern] if isinstance(file_pattern, str) else \
+        file_pattern
+    files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
+    if not files:
+      raise FileNotFoundError(f"no TFRecord shards match {file_pattern!r}")
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+      ds = ds.shuffle(len(files), seed=seed)
+    read = lambda f: tf.data.TFRecordDataset(f).ignore_errors(
+        log_warning=True)
+    if deterministic:
+      ds = ds.interleave(read, cycle_length=1)
+    else:
+      ds = ds.interleave(read, cycle_length=tf.data.AUTOTUNE,
+                         num_parallel_calls=tf.data.AUTOTUNE,
+                         deterministic=False)
+    decoded = False
   if repeat if repeat is not None else is_training:
     ds = ds.repeat()
   if shuffle:
     ds = ds.shuffle(shuffle_buffer, seed=seed)
   if skip_examples:
     ds = ds.skip(skip_examples)
-  ds = ds.map(speech_face.decode, num_parallel_calls=tf.data.AUTOTUNE,
-              deterministic=deterministic or None)
+  if not decoded:
+    ds = ds.map(speech_face.decode, num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=deterministic or None)
   ds = ds.map(lambda e: parse(e, is_training, segment_seconds, with_images,
                               with_ids),
               num_parallel_calls=tf.data.AUTOTUNE,

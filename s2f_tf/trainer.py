@@ -19,7 +19,6 @@ from s2f_tf import run_record
 from s2f_tf import strategy as strategy_lib
 from s2f_tf.losses import speech2face_loss
 from s2f_tf.models import voice_encoder
-from tfrecords_schema import shard_summary
 
 
 # TensorBoard image tags, one per panel.
@@ -37,12 +36,13 @@ def count_examples(file_pattern):
 def total_steps(config):
   """--train_steps, else epochs x examples / batch (Sec. 4: 637,500 steps).
 
-  Examples come from the shard job's summary.json when the pattern is one
-  whole split of it; otherwise every record is counted (one full read).
+  Examples come from TFDS split sizes (`tfds:DIR:SPLIT`) or the shard
+  job's summary.json when the pattern is one whole split of it; otherwise
+  every record is counted (one full read).
   """
   if config.train_steps:
     return config.train_steps
-  examples = shard_summary.examples_matching(config.train_pattern)
+  examples = input_pipeline.num_examples(config.train_pattern)
   if examples is None:
     logging.info("Counting training examples (no summary.json for this "
                  "pattern; set --train_steps to skip)...")

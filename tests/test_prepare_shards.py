@@ -4,9 +4,11 @@ import os
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_datasets as tfds
 
 from data_prep import clip_sources
 from data_prep import prepare_shards_lib as lib
+from s2f_tf import input_pipeline
 from s2f_tf.faces import face_detector
 from tests import media_factory
 from tfrecords_schema import speech_face
@@ -119,6 +121,26 @@ class PrepareShardsTest(tf.test.TestCase):
     # The astronaut's face is in the upper middle of the photo.
     self.assertBetween((x0 + x1) / 2, 0.3, 0.6)
     self.assertBetween((y0 + y1) / 2, 0.1, 0.45)
+
+    # TFDS reads the same shards: splits, sizes, slicing, features; and the
+    # training input takes a TFDS split.
+    builder = tfds.builder_from_directory(options.output_dir)
+    for split in ("train", "test"):
+      self.assertEqual(builder.info.splits[split].num_examples,
+                       summary["splits"][split]["examples"])
+    first_half = list(builder.as_dataset(split="train[:50%]"))
+    self.assertLen(first_half, summary["splits"]["train"]["examples"] // 2)
+    self.assertEqual(first_half[0]["face"]["fc7"].shape, (4096,))
+    tfds_pattern = f"tfds:{options.output_dir}:train"
+    self.assertEqual(input_pipeline.num_examples(tfds_pattern),
+                     summary["splits"]["train"]["examples"])
+    via_tfds = next(iter(input_pipeline.make_dataset(
+        tfds_pattern, 2, False, deterministic=True, with_ids=True)))
+    via_files = next(iter(input_pipeline.make_dataset(
+        summary["splits"]["train"]["pattern"], 2, False, deterministic=True,
+        with_ids=True)))
+    self.assertAllEqual(via_tfds["clip_id"], via_files["clip_id"])
+    self.assertAllClose(via_tfds["spectrogram"], via_files["spectrogram"])
 
     # Resume: delete one finished shard; the rerun rewrites only that one.
     all_files = sorted(tf.io.gfile.glob(os.path.join(options.output_dir,

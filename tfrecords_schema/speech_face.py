@@ -107,7 +107,11 @@ def decode(serialized):
     'speaker_id', 'source_path', 'source_dataset', 'start_s', 'end_s',
     'schema_version'.
   """
-  parsed = tf.io.parse_single_example(serialized, FEATURE_SPEC)
+  return _decoded(tf.io.parse_single_example(serialized, FEATURE_SPEC))
+
+
+def _decoded(parsed):
+  """Parsed features {key: tensor} -> the decoded dict of `decode`."""
   pcm = tf.io.decode_raw(parsed[_WAVEFORM], tf.int16, little_endian=True)
   return {
       "schema_version": parsed[_VERSION],
@@ -129,3 +133,25 @@ def decode(serialized):
 def feature_keys():
   """Every key this schema writes (for the no-stray-keys test)."""
   return tuple(FEATURE_SPEC)
+
+
+def tfds_features():
+  """The same spec as a TFDS FeaturesDict (nested by the keys' '/' parts,
+  which TFDS joins back with '/' when it parses), for the metadata that
+  makes a shard directory loadable by `tfds.builder_from_directory`."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  nested = {}
+  for key, spec in FEATURE_SPEC.items():
+    group, name = key.split("/")
+    nested.setdefault(group, {})[name] = tfds.features.Tensor(
+        shape=tuple(spec.shape), dtype=spec.dtype)
+  return tfds.features.FeaturesDict(
+      {group: tfds.features.FeaturesDict(fields)
+       for group, fields in nested.items()})
+
+
+def from_tfds(example):
+  """A `tfds_features()` example (as TFDS decodes it) -> `decode`'s dict."""
+  flat = {f"{group}/{name}": value for group, fields in example.items()
+          for name, value in fields.items()}
+  return _decoded(flat)
