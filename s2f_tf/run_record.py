@@ -37,20 +37,23 @@ def write_config(config_json, workdir):
     f.write(config_json)
 
 
-def checkpoint_manager(workdir, max_to_keep, **objects):
+def checkpoint_manager(workdir, max_to_keep, restore_from=None, **objects):
   """A CheckpointManager over `objects` in workdir/checkpoints, restored.
 
-  The newest checkpoint, if any, is restored (call inside the strategy scope
-  that created `objects`); every existing object must match it.
+  The newest checkpoint of `restore_from` (default `workdir`; a non-chief
+  worker saves to scratch but restores from the chief's workdir), if any,
+  is restored (call inside the strategy scope that created `objects`);
+  every existing object must match it.
   """
   checkpoint = tf.train.Checkpoint(**objects)
   manager = tf.train.CheckpointManager(
       checkpoint, os.path.join(workdir, CHECKPOINT_DIR),
       max_to_keep=max_to_keep)
-  if manager.latest_checkpoint:
-    checkpoint.restore(manager.latest_checkpoint
-                      ).assert_existing_objects_matched()
-    logging.info("Resumed from %s", manager.latest_checkpoint)
+  latest = tf.train.latest_checkpoint(os.path.join(restore_from or workdir,
+                                                   CHECKPOINT_DIR))
+  if latest:
+    checkpoint.restore(latest).assert_existing_objects_matched()
+    logging.info("Resumed from %s", latest)
   return manager
 
 

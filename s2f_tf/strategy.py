@@ -39,3 +39,19 @@ def split_cpu(num_devices):
   cpu = tf.config.list_physical_devices("CPU")[0]
   tf.config.set_logical_device_configuration(
       cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices)
+
+
+def is_chief(strategy):
+  """Whether this process writes the run's files (checkpoints, summaries).
+
+  True unless `strategy` is multi-worker and this task is not the chief
+  (TF_CONFIG's 'chief' task, else worker 0).
+  """
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.task_type:
+    return True
+  if resolver.task_type == "chief":
+    return True
+  has_chief = "chief" in resolver.cluster_spec().as_dict()
+  return (not has_chief and resolver.task_type == "worker"
+          and resolver.task_id == 0)

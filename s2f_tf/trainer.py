@@ -7,6 +7,7 @@ again with the same workdir resumes from the newest checkpoint.
 """
 
 import os
+import tempfile
 
 from absl import logging
 import keras
@@ -59,13 +60,20 @@ class Trainer:
                              config.allow_random_heads)
     self.config = config
     self.workdir = workdir
-    run_record.write_config(config.to_json(), workdir)
-    keras.utils.set_random_seed(config.seed)
-    if config.deterministic:
-      tf.config.experimental.enable_op_determinism()
+    # The strategy first: a multi-worker one must exist before other ops.
     self.strategy = strategy_lib.get_strategy(config.strategy, config.tpu)
     logging.info("Strategy %s with %d replicas in sync", config.strategy,
                  self.strategy.num_replicas_in_sync)
+    # Only the chief writes the run's record; other workers write theirs to
+    # a scratch folder (every worker must take part in saving) and restore
+    # from the chief's checkpoints.
+    self.is_chief = strategy_lib.is_chief(self.strategy)
+    write_dir = workdir if self.is_chief else tempfile.mkdtemp(
+        prefix="s2f_worker_")
+    run_record.write_config(config.to_json(), write_dir)
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+      tf.config.experimental.enable_op_determinism()
     with self.strategy.scope():
       # One BN over the global batch, however many replicas share it.
       self.model = voice_encoder.build_voice_encoder(
@@ -87,24 +95,30 @@ class Trainer:
           config.temperature, face_decoder=self.decoder,
           loss_type=config.loss_type)
       self.manager = run_record.checkpoint_manager(
-          workdir, config.keep_checkpoints, model=self.model,
-          optimizer=self.optimizer)
-    self.record = run_record.RunRecord(workdir, config.batch_size)
+          write_dir, config.keep_checkpoints, restore_from=workdir,
+          model=self.model, optimizer=self.optimizer)
+    self.record = run_record.RunRecord(write_dir, config.batch_size)
     self.train_writer = self.record.writer
     self.eval_writer = tf.summary.create_file_writer(
-        os.path.join(workdir, "eval"))
+        os.path.join(write_dir, "eval"))
 
   @property
   def step(self):
     return int(self.optimizer.iterations.numpy())
 
   def _dataset(self, pattern, is_training, repeat=None, skip_examples=0):
-    return input_pipeline.make_dataset(
+    ds = input_pipeline.make_dataset(
         pattern, self.config.batch_size, is_training,
         segment_seconds=self.config.segment_seconds,
         shuffle_buffer=self.config.shuffle_buffer,
         deterministic=self.config.deterministic, seed=self.config.seed,
         repeat=repeat, with_images=True, skip_examples=skip_examples)
+    # Across workers, each takes its replicas' share of every global batch
+    # (not whole files), so N workers see the batches one worker would.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
+    return ds.with_options(options)
 
   def _per_replica_losses(self, batch, training):
     v_s = self.model(batch["spectrogram"], training=training)

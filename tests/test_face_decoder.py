@@ -190,10 +190,13 @@ class FaceDecoderTest(tf.test.TestCase):
     self.assertEqual(out["image"].shape, (3, 224, 224, 3))
     self.assertEqual(out["texture"].shape, (3, 224, 224, 3))
     # Zero-initialised offsets: an untrained decoder predicts the mean shape,
-    # so the warp is the identity and image == texture.
+    # so the warp is the identity and image == the texture clipped to [0, 1].
     self.assertAllClose(out["landmarks"], np.repeat(mean[None], 3, 0),
                         atol=1e-4)
-    self.assertAllClose(out["image"], out["texture"], atol=1e-3)
+    self.assertAllClose(out["image"], np.clip(out["texture"], 0, 1),
+                        atol=1e-3)
+    self.assertBetween(float(np.min(out["image"])), 0.0, 1.0)
+    self.assertBetween(float(np.max(out["image"])), 0.0, 1.0)
     self.assertEqual(model.get_layer("fc1000").kernel.shape, (4096, 1000))
 
   def test_full_size_parameter_count(self):
@@ -204,9 +207,13 @@ class FaceDecoderTest(tf.test.TestCase):
     widths = (256,) + face_decoder.TEXTURE_CHANNELS
     hand = (dense(4096, 1000) + dense(1000, 256) + dense(256, 136) +
             dense(1000, 7 * 7 * 256) +
-            sum(deconv(widths[i], widths[i + 1]) + 4 * widths[i + 1]
-                for i in range(5)) + (9 * 32 * 3 + 3))
-    self.assertEqual(model.count_params(), hand)
+            sum(deconv(widths[i], widths[i + 1]) for i in range(5)) +
+            (9 * 32 * 3 + 3))
+    self.assertEqual(model.count_params(), hand)  # no BN by default
+    with_bn = face_decoder.build_face_decoder(mean + 100.0,
+                                              use_batch_norm=True)
+    # BN: gamma, beta, moving mean and variance per channel.
+    self.assertEqual(with_bn.count_params(), hand + 4 * sum(widths[1:]))
 
   def test_bad_images_are_counted_skips(self):
     root = self.create_tempdir().full_path

@@ -1,0 +1,135 @@
+"""Multi-worker training: two worker processes on 127.0.0.1 with TF_CONFIG.
+
+Same losses as one worker on the same global batch (synchronised BN, each
+worker's replica takes its half of every global batch); only the chief
+writes the run's files; a killed pair of workers resumes from the chief's
+checkpoint.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import tensorflow as tf
+
+from s2f_tf import run_record
+from tests import binaries
+from tests import fake_shards
+from tests import shared_data
+
+BINARY = os.path.join(shared_data.REPO_ROOT, "experiments", "train.py")
+TINY = os.path.join(shared_data.REPO_ROOT, "experiments", "configs",
+                    "voice_encoder", "tiny.json")
+TIMEOUT_S = 300
+
+
+def free_ports(count):
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(("127.0.0.1", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def start_workers(args):
+  """Two worker processes (own process groups) of the training binary."""
+  cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
+  processes = []
+  for index in range(2):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=shared_data.REPO_ROOT, TF_CONFIG=json.dumps(
+                   {"cluster": cluster,
+                    "task": {"type": "worker", "index": index}}))
+    processes.append(subprocess.Popen(
+        [sys.executable, BINARY, *args, "--strategy", "multi_worker"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, start_new_session=True))
+  return processes
+
+
+def stop(processes):
+  for process in processes:
+    if process.poll() is None:
+      os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+class MultiWorkerTest(tf.test.TestCase):
+
+  def _common(self, root):
+    train = fake_shards.write_shards(os.path.join(root, "data"), "train", 16,
+                                     num_shards=1)
+    return ["--config", TINY, "--train_pattern", train, "--eval_pattern", "",
+            "--batch_size", "8", "--deterministic", "--log_every", "1",
+            "--image_every", "100"]
+
+  def test_two_workers_match_one_and_only_the_chief_writes(self):
+    root = self.create_tempdir().full_path
+    common = self._common(root)
+    one = os.path.join(root, "one")
+    binaries.run_ok([BINARY, *common, "--workdir", one, "--train_steps", "3",
+                     "--checkpoint_every", "3"])
+    two = os.path.join(root, "two")
+    workers = start_workers([*common, "--workdir", two, "--train_steps", "3",
+                             "--checkpoint_every", "3"])
+    try:
+      logs = [w.communicate(timeout=TIMEOUT_S)[1] for w in workers]
+    finally:
+      stop(workers)
+    for worker, log in zip(workers, logs):
+      self.assertEqual(worker.returncode, 0, log[-3000:])
+    self.assertIn("2 replicas in sync", logs[0])
+    losses = lambda w: [m["losses/total"] for m in
+                        run_record.read_metrics(w)]
+    self.assertLen(losses(two), 3)  # one writer, not two
+    self.assertAllClose(losses(one)[0], losses(two)[0], rtol=2e-5, atol=0)
+    self.assertAllClose(losses(one), losses(two), rtol=1e-3, atol=0)
+    self.assertLen(tf.io.gfile.glob(os.path.join(two, "train", "events.*")),
+                   1)
+    self.assertTrue(tf.train.latest_checkpoint(os.path.join(
+        two, run_record.CHECKPOINT_DIR)).endswith("-3"))
+
+  def test_killed_workers_resume_from_the_chiefs_checkpoint(self):
+    root = self.create_tempdir().full_path
+    common = self._common(root)
+    workdir = os.path.join(root, "run")
+    checkpoints = os.path.join(workdir, run_record.CHECKPOINT_DIR)
+    workers = start_workers([*common, "--workdir", workdir,
+                             "--train_steps", "100000",
+                             "--checkpoint_every", "2"])
+    try:
+      deadline = time.time() + TIMEOUT_S
+      while (tf.train.latest_checkpoint(checkpoints) is None
+             and time.time() < deadline
+             and all(w.poll() is None for w in workers)):
+        time.sleep(0.2)
+      self.assertTrue(all(w.poll() is None for w in workers),
+                      [w.stderr.read()[-2000:] for w in workers
+                       if w.poll() is not None])
+    finally:
+      stop(workers)
+    saved = int(tf.train.latest_checkpoint(checkpoints).rsplit("-", 1)[1])
+    target = saved + 2
+    workers = start_workers([*common, "--workdir", workdir, "--train_steps",
+                             str(target), "--checkpoint_every", "2"])
+    try:
+      logs = [w.communicate(timeout=TIMEOUT_S)[1] for w in workers]
+    finally:
+      stop(workers)
+    for worker, log in zip(workers, logs):
+      self.assertEqual(worker.returncode, 0, log[-3000:])
+      self.assertIn(f"Resumed from {checkpoints}", log)
+    self.assertTrue(tf.train.latest_checkpoint(checkpoints).endswith(
+        f"-{target}"))
+    steps = [m["step"] for m in run_record.read_metrics(workdir)]
+    self.assertEqual(steps[-2:], [target - 1, target])
+
+
+if __name__ == "__main__":
+  tf.test.main()
