@@ -46,11 +46,11 @@ MEASURED_SECONDS = {"quick": (2, 8, 8, 10, 10, 2, 0, 15),
 
 DISCLAIMER = """
 This demo trains tiny models for a few minutes on {examples} clips{random}.
-It shows that every stage of s2f runs end to end and that the voice encoder
-learns from real voices (above); its faces are not meaningful. Paper-scale
-training needs AVSpeech (1.7 M clips), the released VGG-Face weights and
-accelerators: see README.md, "Paper-scale training". Every face is an
-average-looking face correlated with a voice, never an identity.""".strip()
+It shows that every stage of s2f runs end to end{learned}; the faces it makes
+are not meaningful. Paper-scale training needs AVSpeech (1.7 M clips), the
+released VGG-Face weights and accelerators: see README.md, "Paper-scale
+training". Every face is an average-looking face correlated with a voice,
+never an identity.""".strip()
 
 
 class StageClock:
@@ -191,14 +191,17 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
     print("\n".join(voice_learning.summary_lines(learned)))
   gallery = results["table3"][f"{encoder_config.segment_seconds:g}s"][
       "gallery"]
-  print(f"Test split retrieval (GRID speakers unseen in training + held-out "
-        f"FSDD utterances; far too few speakers to mean anything): cosine "
-        f"R@1 {gallery['cosine'][1]:.1f} % in galleries of "
+  print(f"Test split retrieval (speakers unseen in training"
+        + (" + held-out FSDD utterances" if learned else "")
+        + f"; far too few speakers to mean anything): cosine R@1 "
+        f"{gallery['cosine'][1]:.1f} % in galleries of "
         f"{gallery['gallery_size']} (chance {gallery['chance'][1]:.1f} %)")
   print("\n" + DISCLAIMER.format(
       examples=examples,
       random=" and a RANDOM stand-in for VGG-Face (no weights given)"
-      if random_vgg else ""))
+      if random_vgg else "",
+      learned=" and that the voice encoder learns from real voices (above)"
+      if learned else ""))
   print(f"\nPredicted face:  {face_png}\nReport:          {report}\n"
         f"TensorBoard:     tensorboard --logdir {out_dir}")
   return {"face": face_png, "report": report, "results": results,

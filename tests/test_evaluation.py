@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from experiments import evaluation_lib
+from s2f_tf import trainer
 from tests import binaries
 from tests import fake_shards
 from tests import shared_data
@@ -40,6 +41,12 @@ class EvaluationTest(tf.test.TestCase):
         workdir=workdir, test_pattern=test, out_dir=out,
         decoder_path=decoder_path, num_craniofacial=12, database_size=10,
         ablations=f"same_run={workdir}")
+    # The run trained with a decoder: TensorBoard has all three face panels.
+    tags = set()
+    for path in tf.io.gfile.glob(os.path.join(workdir, "train", "events.*")):
+      for event in tf.compat.v1.train.summary_iterator(path):
+        tags.update(v.tag for v in event.summary.value)
+    self.assertContainsSubset(trainer.IMAGE_TAGS, tags)
     results = evaluation_lib.evaluate(config, classifier=GenderByBrightness())
     self.assertEqual(results["examples"], 12)
     self.assertEqual(results["speakers"], 3)
