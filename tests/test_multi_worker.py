@@ -53,6 +53,17 @@ def start_workers(args):
   return processes
 
 
+def wait_ok(test, processes):
+  """Waits for every worker; asserts each exited 0; returns their stderr."""
+  try:
+    logs = [p.communicate(timeout=TIMEOUT_S)[1] for p in processes]
+  finally:
+    stop(processes)
+  for process, log in zip(processes, logs):
+    test.assertEqual(process.returncode, 0, log[-3000:])
+  return logs
+
+
 def stop(processes):
   for process in processes:
     if process.poll() is None:
@@ -76,14 +87,9 @@ class MultiWorkerTest(tf.test.TestCase):
     binaries.run_ok([BINARY, *common, "--workdir", one, "--train_steps", "3",
                      "--checkpoint_every", "3"])
     two = os.path.join(root, "two")
-    workers = start_workers([*common, "--workdir", two, "--train_steps", "3",
-                             "--checkpoint_every", "3"])
-    try:
-      logs = [w.communicate(timeout=TIMEOUT_S)[1] for w in workers]
-    finally:
-      stop(workers)
-    for worker, log in zip(workers, logs):
-      self.assertEqual(worker.returncode, 0, log[-3000:])
+    logs = wait_ok(self, start_workers([*common, "--workdir", two,
+                                        "--train_steps", "3",
+                                        "--checkpoint_every", "3"]))
     self.assertIn("2 replicas in sync", logs[0])
     losses = lambda w: [m["losses/total"] for m in
                         run_record.read_metrics(w)]
@@ -116,14 +122,10 @@ class MultiWorkerTest(tf.test.TestCase):
       stop(workers)
     saved = int(tf.train.latest_checkpoint(checkpoints).rsplit("-", 1)[1])
     target = saved + 2
-    workers = start_workers([*common, "--workdir", workdir, "--train_steps",
-                             str(target), "--checkpoint_every", "2"])
-    try:
-      logs = [w.communicate(timeout=TIMEOUT_S)[1] for w in workers]
-    finally:
-      stop(workers)
-    for worker, log in zip(workers, logs):
-      self.assertEqual(worker.returncode, 0, log[-3000:])
+    logs = wait_ok(self, start_workers([*common, "--workdir", workdir,
+                                        "--train_steps", str(target),
+                                        "--checkpoint_every", "2"]))
+    for log in logs:
       self.assertIn(f"Resumed from {checkpoints}", log)
     self.assertTrue(tf.train.latest_checkpoint(checkpoints).endswith(
         f"-{target}"))
