@@ -51,6 +51,11 @@ class EvalConfig(run_config.RunConfig):
   # Clips whose face crops are kept (a seeded uniform sample, drawn while
   # streaming): attributes, Fig. 5, identity and figures use these.
   image_samples: int = 1000
+  # Clips whose features are kept (a seeded uniform sample, drawn while
+  # streaming; 0: all): Table 2 / 3 sample from these, so memory does not
+  # grow with the test split. The default covers Table 2's 5,000 pairs and
+  # Table 3's 5,000 clips.
+  feature_samples: int = 5000
   num_craniofacial: int = 1000  # Fig. 5 uses 1,000 test samples.
   num_tsne: int = 1000  # Predicted features in the t-SNE plot.
   batch_size: int = 8  # Clips per encoder batch.
@@ -63,54 +68,84 @@ def encoder_fn(model):
   return lambda batch: np.asarray(model(batch["spectrogram"], training=False))
 
 
-def predict(predict_fn, pattern, segment_seconds, batch_size=8,
-            max_examples=0, image_samples=1000, seed=0):
-  """Predicted and true fc7 and ids of every test clip; face crops of a
-  uniform sample of `image_samples` clips only (reservoir sampling while
-  streaming), so memory does not grow with the crops of 150 k clips.
+class Reservoir:
+  """A uniform random sample of at most `size` items of a stream, kept while
+  it streams (Algorithm R); size 0 keeps every item."""
 
-  Returns {'predicted', 'true', 'clip_ids', 'speaker_ids', 'faces'
-  (K, 224, 224, 3), 'face_index' (K,) indices of those clips, ascending}.
+  def __init__(self, size, rng):
+    self.size, self.rng = size, rng
+    self.items, self.positions = [], []
+
+  def offer(self, position, item):
+    if not self.size or len(self.items) < self.size:
+      self.items.append(item)
+      self.positions.append(position)
+      return
+    slot = self.rng.randint(position + 1)
+    if slot < self.size:
+      self.items[slot], self.positions[slot] = item, position
+
+  def in_stream_order(self):
+    return [self.items[i] for i in np.argsort(self.positions, kind="stable")]
+
+
+def predict(predict_fn, pattern, segment_seconds, batch_size=8,
+            max_examples=0, image_samples=1000, seed=0, feature_samples=0):
+  """Streams the test clips through `predict_fn`; keeps uniform samples.
+
+  Memory is bounded by the samples, not the split: predicted and true fc7
+  and ids of `feature_samples` clips (0: all), and face crops, with their
+  clips' features and ids, of `image_samples` clips, each sample drawn by
+  reservoir sampling while streaming.
+
+  Returns {'predicted', 'true', 'clip_ids', 'speaker_ids' (the feature
+  sample, in stream order), 'faces' (K, 224, 224, 3), 'face_predicted',
+  'face_true', 'face_speaker_ids' (the image sample), 'seen'}.
   """
   ds = input_pipeline.make_dataset(
       pattern, batch_size, is_training=False, segment_seconds=segment_seconds,
       deterministic=True, repeat=False, with_images=True, with_ids=True,
       drop_remainder=False)
-  out = {"predicted": [], "true": [], "clip_ids": [], "speaker_ids": []}
   rng = np.random.RandomState(seed)
-  reservoir, reservoir_index = [], []
+  features = Reservoir(feature_samples, rng)
+  images = Reservoir(image_samples, rng) if image_samples else None
   seen = 0
   progress = progress_lib.Progress(
       max_examples or input_pipeline.num_examples(pattern) or 0,
       name=f"evaluated {segment_seconds:g} s clips")
   for batch in ds:
-    out["predicted"].append(np.asarray(predict_fn(batch), np.float32))
-    out["true"].append(batch["fc7"].numpy())
-    out["clip_ids"] += [c.decode() for c in batch["clip_id"].numpy()]
-    out["speaker_ids"] += [s.decode() for s in batch["speaker_id"].numpy()]
-    for face in batch["face_image"].numpy():
+    predicted = np.asarray(predict_fn(batch), np.float32)
+    true = batch["fc7"].numpy()
+    clip_ids = [c.decode() for c in batch["clip_id"].numpy()]
+    speaker_ids = [s.decode() for s in batch["speaker_id"].numpy()]
+    faces = batch["face_image"].numpy()
+    for i in range(len(true)):
       if max_examples and seen >= max_examples:
         break
-      if len(reservoir) < image_samples:
-        reservoir.append(face)
-        reservoir_index.append(seen)
-      else:
-        slot = rng.randint(seen + 1)
-        if slot < image_samples:
-          reservoir[slot], reservoir_index[slot] = face, seen
+      features.offer(seen, (predicted[i], true[i], clip_ids[i],
+                            speaker_ids[i]))
+      if images is not None:
+        images.offer(seen, (faces[i], predicted[i], true[i], speaker_ids[i]))
       seen += 1
-    progress.update(len(batch["fc7"]))
+    progress.update(len(true))
     if max_examples and seen >= max_examples:
       break
-  count = seen
-  for key in ("predicted", "true"):
-    out[key] = np.concatenate(out[key])[:count]
-  out["clip_ids"] = out["clip_ids"][:count]
-  out["speaker_ids"] = out["speaker_ids"][:count]
-  order = np.argsort(reservoir_index)
-  out["face_index"] = np.asarray(reservoir_index, np.int64)[order]
-  out["faces"] = np.stack([reservoir[i] for i in order]) if reservoir else \
-      np.zeros((0, 224, 224, 3), np.uint8)
+  kept = features.in_stream_order()
+  out = {"seen": seen,
+         "predicted": np.stack([k[0] for k in kept]) if kept else
+                      np.zeros((0, 4096), np.float32),
+         "true": np.stack([k[1] for k in kept]) if kept else
+                 np.zeros((0, 4096), np.float32),
+         "clip_ids": [k[2] for k in kept],
+         "speaker_ids": [k[3] for k in kept]}
+  sample = images.in_stream_order() if images is not None else []
+  out["faces"] = np.stack([k[0] for k in sample]) if sample else np.zeros(
+      (0, 224, 224, 3), np.uint8)
+  out["face_predicted"] = np.stack([k[1] for k in sample]) if sample else \
+      np.zeros((0, 4096), np.float32)
+  out["face_true"] = np.stack([k[2] for k in sample]) if sample else \
+      np.zeros((0, 4096), np.float32)
+  out["face_speaker_ids"] = [k[3] for k in sample]
   return out
 
 
@@ -179,12 +214,14 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
   for seconds in segments:
     key = f"{seconds:g}s"
     p = predict(predict_fn, config.test_pattern, seconds, config.batch_size,
-                config.max_examples, config.image_samples, config.seed)
+                config.max_examples, config.image_samples, config.seed,
+                config.feature_samples)
     results["table2"][key], results["table3"][key] = _tables(
         p["predicted"], p["true"], p["speaker_ids"], config)
     if main is None:  # the first segment's predictions feed the figures
       main = p
-  results["examples"] = len(main["true"])
+  results["examples"] = main["seen"]
+  results["feature_samples"] = len(main["true"])
   results["speakers"] = len(set(main["speaker_ids"]))
   results["image_samples"] = len(main["faces"])
 
@@ -192,15 +229,14 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
     classifier = attributes.DlibAttributeClassifier(config.attribute_models)
   # The sampled true faces are classified once: agreement and balance.
   true_labels = classifier.classify(main["faces"]) if classifier else None
-  sampled = main["face_index"]
-  sampled_speakers = [main["speaker_ids"][i] for i in sampled]
+  sampled_speakers = main["face_speaker_ids"]
   decoder = None
   if config.decoder_path:
     _, decoder = frozen_heads.load_face_decoder(config.decoder_path)
   if decoder is not None:
-    f2f = decode_images(decoder, main["true"][sampled])
-    s2f = decode_images(decoder, main["predicted"][sampled])
-    count = min(config.num_craniofacial, len(sampled))
+    f2f = decode_images(decoder, main["face_true"])
+    s2f = decode_images(decoder, main["face_predicted"])
+    count = min(config.num_craniofacial, len(f2f))
     predictor = landmarks_lib.LandmarkDetector()
     detector = face_detector.FaceDetector("cnn")
     results["craniofacial"] = craniofacial.correlations(
@@ -211,8 +247,8 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
     figures["examples"] = report.examples_figure(main["faces"][:8], f2f[:8],
                                                  s2f[:8])
     figures["retrieval"] = report.retrieval_figure(
-        s2f[:4], [retrieval.top_k(q, main["true"][sampled], 5) for q in
-                  main["predicted"][sampled][:4]], main["faces"],
+        s2f[:4], [retrieval.top_k(q, main["face_true"], 5) for q in
+                  main["face_predicted"][:4]], main["faces"],
         list(range(4)))
     embedder = embedder or identity.DlibFaceEmbedder()
     genders = true_labels.get("gender") if true_labels else None
@@ -242,7 +278,8 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
     name, workdir = item.split("=", 1)
     ablation_model, _ = speech_to_face.load_encoder(workdir)
     p = predict(encoder_fn(ablation_model), config.test_pattern, segments[0],
-                config.batch_size, config.max_examples, 0, config.seed)
+                config.batch_size, config.max_examples, 0, config.seed,
+                config.feature_samples)
     table2, table3 = _tables(p["predicted"], p["true"], p["speaker_ids"],
                              config)
     results["ablations"][name] = {"table2": table2, "table3": table3}

@@ -131,21 +131,31 @@ class EvaluationTest(tf.test.TestCase):
     self.assertLen(shuffled["config"], len(dataclasses.fields(
         evaluation_lib.EvalConfig)))
 
-  def test_face_crops_kept_for_a_sample_only(self):
+  def test_memory_bounded_by_uniform_samples(self):
     root = self.create_tempdir().full_path
     test = fake_shards.write_shards(os.path.join(root, "d"), "test", 40,
                                     seconds=1.0, seed=2)
-    out = evaluation_lib.predict(lambda b: b["fc7"].numpy(), test, 1.0,
-                                 batch_size=8, image_samples=5, seed=3)
-    self.assertLen(out["true"], 40)
+    fn = lambda b: b["fc7"].numpy() * 2.0
+    out = evaluation_lib.predict(fn, test, 1.0, batch_size=8,
+                                 image_samples=5, seed=3, feature_samples=10)
+    full = evaluation_lib.predict(fn, test, 1.0, batch_size=40,
+                                  image_samples=40)
+    self.assertEqual((out["seen"], full["seen"]), (40, 40))
+    self.assertLen(out["true"], 10)
     self.assertEqual(out["faces"].shape, (5, 224, 224, 3))
-    self.assertLen(set(out["face_index"].tolist()), 5)
-    self.assertTrue(np.all(np.diff(out["face_index"]) > 0))
-    # The kept crops belong to the clips their indices name.
-    again = evaluation_lib.predict(lambda b: b["fc7"].numpy(), test, 1.0,
-                                   batch_size=40, image_samples=40)
-    self.assertAllEqual(out["faces"], again["faces"][out["face_index"]])
-    self.assertGreater(out["face_index"].max(), 4)  # not just the first five
+    # A sample of the whole stream, in stream order, not its first clips.
+    position = {c: i for i, c in enumerate(full["clip_ids"])}
+    kept = [position[c] for c in out["clip_ids"]]
+    self.assertEqual(kept, sorted(kept))
+    self.assertGreater(max(kept), 9)
+    self.assertAllEqual(out["true"], full["true"][kept])
+    self.assertAllEqual(out["predicted"], 2.0 * out["true"])
+    # Each kept face comes with its own clip's features and speaker.
+    for face, true, speaker in zip(out["faces"], out["face_true"],
+                                   out["face_speaker_ids"]):
+      index = int(np.flatnonzero((full["true"] == true).all(1))[0])
+      self.assertAllEqual(face, full["faces"][index])
+      self.assertEqual(speaker, full["speaker_ids"][index])
 
   def test_binary_runs(self):
     root = self.create_tempdir().full_path
