@@ -69,9 +69,9 @@ def help_text(doc, only=None):
 
 
 def _is_required(flag):
-  return any(getattr(v, "flag_name", None) == flag.name
-             and "required" in str(getattr(v, "message", ""))
-             for v in flag.validators)
+  """Whether absl's `required=True` validator guards `flag`."""
+  return any("must have a value other than None" in str(
+      getattr(v, "message", "")) for v in flag.validators)
 
 
 def _one_line(error):

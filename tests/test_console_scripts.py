@@ -54,6 +54,13 @@ class HelpTest(parameterized.TestCase):
     self.assertIn("(default:", result.stdout)
     self.assertNotIn("Traceback", result.stderr)
 
+  def test_required_flags_say_so(self):
+    result = _run("s2f-train --help", self.create_tempdir().full_path)
+    lines = result.stdout.splitlines()
+    index = next(i for i, l in enumerate(lines)
+                 if l.startswith("  --workdir:"))
+    self.assertEqual(lines[index + 1].strip(), "(required)")
+
   def test_config_override_flags_show_their_help_and_default(self):
     result = _run("s2f-train --help", self.create_tempdir().full_path)
     line = next(l for l in result.stdout.splitlines()
