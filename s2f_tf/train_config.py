@@ -35,6 +35,11 @@ class TrainConfig(run_config.RunConfig):
   segment_seconds: float = spectrogram.CLIP_SECONDS  # Speech per example.
   encoder: str = "table1"  # 'table1' or 'tiny' (tests / quick demo only).
   use_batch_norm: bool = True  # False: Fig. 9 ablation.
+  # XLA-compile each replica's forward and backward pass (one replica per
+  # process: XLA cannot compile synchronised BN's cross-replica sums).
+  jit_compile: bool = False
+  # The encoder computes in bfloat16 (variables, heads and loss in float32).
+  mixed_precision: bool = False
   strategy: str = "default"  # default | one_device | mirrored | multi_worker | tpu
   tpu: str = ""  # TPU name or address for strategy=tpu.
   decoder_path: str = ""  # Exported face decoder (.keras); "" = random fc.
@@ -68,6 +73,9 @@ class TrainConfig(run_config.RunConfig):
                  "image_every", "eval_every", "keep_checkpoints"):
       if getattr(self, name) <= 0:
         raise ValueError(f"--{name}={getattr(self, name)}: must be > 0")
+    if self.jit_compile and self.deterministic:
+      raise ValueError("--jit_compile with --deterministic: XLA has no "
+                       "deterministic MaxPool gradient; drop one of them")
     if not self.train_pattern:
       raise ValueError("--train_pattern is required: a glob of training "
                        "shards (s2f-prepare-shards writes them)")

@@ -22,6 +22,7 @@ from s2f_tf.losses import speech2face_loss
 from s2f_tf.models import voice_encoder
 
 
+MIXED_PRECISION_POLICY = "mixed_bfloat16"  # needs no loss scaling
 # TensorBoard image tags, one per panel.
 IMAGE_TAGS = ("faces/1_true_face", "faces/2_decoded_from_true_fc7",
               "faces/3_decoded_from_speech")
@@ -64,6 +65,14 @@ class Trainer:
     self.strategy = strategy_lib.get_strategy(config.strategy, config.tpu)
     logging.info("Strategy %s with %d replicas in sync", config.strategy,
                  self.strategy.num_replicas_in_sync)
+    if config.jit_compile and self.strategy.num_replicas_in_sync > 1:
+      raise ValueError(
+          f"--jit_compile with {self.strategy.num_replicas_in_sync} replicas:"
+          " XLA cannot compile synchronised BatchNorm's cross-replica sums; "
+          "use one replica per process (--strategy=multi_worker across "
+          "processes) or drop --jit_compile")
+    self._losses_and_grads = tf.function(self._losses_and_grads_fn,
+                                         jit_compile=config.jit_compile)
     # Only the chief writes the run's record; other workers write theirs to
     # a scratch folder (every worker must take part in saving) and restore
     # from the chief's checkpoints.
@@ -76,10 +85,16 @@ class Trainer:
       tf.config.experimental.enable_op_determinism()
     with self.strategy.scope():
       # One BN over the global batch, however many replicas share it.
-      self.model = voice_encoder.build_voice_encoder(
-          voice_encoder.SPECS[config.encoder],
-          use_batch_norm=config.use_batch_norm,
-          synchronized_batch_norm=self.strategy.num_replicas_in_sync > 1)
+      policy = keras.config.dtype_policy()
+      if config.mixed_precision:
+        keras.config.set_dtype_policy(MIXED_PRECISION_POLICY)
+      try:
+        self.model = voice_encoder.build_voice_encoder(
+            voice_encoder.SPECS[config.encoder],
+            use_batch_norm=config.use_batch_norm,
+            synchronized_batch_norm=self.strategy.num_replicas_in_sync > 1)
+      finally:
+        keras.config.set_dtype_policy(policy)
       schedule = keras.optimizers.schedules.ExponentialDecay(
           config.learning_rate, decay_steps=config.lr_decay_steps,
           decay_rate=config.lr_decay_rate, staircase=True)
@@ -121,7 +136,9 @@ class Trainer:
     return ds.with_options(options)
 
   def _per_replica_losses(self, batch, training):
-    v_s = self.model(batch["spectrogram"], training=training)
+    # float32 for the loss, whatever the encoder computes in.
+    v_s = tf.cast(self.model(batch["spectrogram"], training=training),
+                  tf.float32)
     terms = self.loss.per_example(batch["fc7"], v_s)
     return {name: tf.nn.compute_average_loss(
         value, global_batch_size=self.config.batch_size)
@@ -131,14 +148,19 @@ class Trainer:
     return {name: self.strategy.reduce("SUM", value, axis=None)
             for name, value in per_replica.items()}
 
+  def _losses_and_grads_fn(self, batch):
+    """One replica's loss terms and gradients (XLA-compiled on request)."""
+    with tf.GradientTape() as tape:
+      terms = self._per_replica_losses(batch, training=True)
+    return terms, tape.gradient(terms["total"],
+                                self.model.trainable_variables)
+
   @tf.function
   def train_step(self, batch):
     def step_fn(batch):
-      with tf.GradientTape() as tape:
-        terms = self._per_replica_losses(batch, training=True)
-      variables = self.model.trainable_variables
-      grads = tape.gradient(terms["total"], variables)
-      self.optimizer.apply_gradients(zip(grads, variables))
+      terms, grads = self._losses_and_grads(batch)
+      self.optimizer.apply_gradients(zip(grads,
+                                         self.model.trainable_variables))
       return terms
     return self._reduce(self.strategy.run(step_fn, args=(batch,)))
 
