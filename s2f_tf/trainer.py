@@ -71,8 +71,11 @@ class Trainer:
           " XLA cannot compile synchronised BatchNorm's cross-replica sums; "
           "use one replica per process (--strategy=multi_worker across "
           "processes) or drop --jit_compile")
-    self._losses_and_grads = tf.function(self._losses_and_grads_fn,
-                                         jit_compile=config.jit_compile)
+    # A nested tf.function only for XLA: synchronised BN's cross-replica
+    # sums cannot sit inside one.
+    self._losses_and_grads = tf.function(
+        self._losses_and_grads_fn, jit_compile=True) if config.jit_compile \
+        else self._losses_and_grads_fn
     # Only the chief writes the run's record; other workers write theirs to
     # a scratch folder (every worker must take part in saving) and restore
     # from the chief's checkpoints.

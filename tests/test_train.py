@@ -161,33 +161,35 @@ class TrainBinaryTest(tf.test.TestCase):
   def test_jit_compile_and_mixed_precision_train(self):
     root = self.create_tempdir().full_path
     pattern = fake_shards.write_shards(os.path.join(root, "data"), "train", 4)
-    config = train_config.TrainConfig.load(os.path.join(
-        CONFIGS, "tiny.json")).replace(train_pattern=pattern, batch_size=4,
-                                       shuffle_buffer=1)
-    with self.assertRaisesRegex(ValueError, "--jit_compile with "
-                                "--deterministic"):
-      config.replace(jit_compile=True, deterministic=True).validate()
+    common = ["--config", os.path.join(CONFIGS, "tiny.json"),
+              "--train_pattern", pattern, "--batch_size", "4",
+              "--shuffle_buffer", "1", "--train_steps", "1",
+              "--log_every", "1", "--eval_pattern", ""]
+    # Fresh processes: XLA refuses to run where op determinism was enabled
+    # (other tests here enable it process-wide).
     losses = {}
-    for name, overrides in (("default", {}), ("jit", {"jit_compile": True}),
-                            ("mixed", {"mixed_precision": True})):
-      t = trainer.Trainer(config.replace(**overrides),
-                          os.path.join(root, name))
-      batch = next(iter(t.strategy.experimental_distribute_dataset(
-          t._dataset(pattern, True))))  # pylint: disable=protected-access
-      losses[name] = float(t.train_step(batch)["total"])
-      compute = {layer.compute_dtype for layer in t.model.layers
-                 if layer.weights}
-      variables = {w.dtype for w in t.model.weights}
-      if name == "mixed":
-        self.assertIn("bfloat16", compute)
-      else:
-        self.assertEqual(compute, {"float32"})
-      self.assertEqual({str(v) for v in variables}, {"float32"})
-    self.assertEqual(keras.config.dtype_policy().name, "float32")
+    for name, extra in (("default", []), ("jit", ["--jit_compile"]),
+                        ("mixed", ["--mixed_precision"])):
+      workdir = os.path.join(root, name)
+      run_binary(*common, "--workdir", workdir, *extra)
+      losses[name] = read_metrics(workdir)[0]["losses/total"]
     # Same seed, same first batch: XLA changes the loss only by float noise,
     # bfloat16 (8 bits of mantissa) by a little more.
     self.assertAllClose(losses["jit"], losses["default"], rtol=1e-4)
     self.assertAllClose(losses["mixed"], losses["default"], rtol=5e-2)
+    self.assertNotEqual(losses["mixed"], losses["default"])
+    config = train_config.TrainConfig.load(os.path.join(
+        CONFIGS, "tiny.json")).replace(train_pattern=pattern,
+                                       mixed_precision=True)
+    t = trainer.Trainer(config, os.path.join(root, "in_process"))
+    compute = {layer.compute_dtype for layer in t.model.layers
+               if layer.weights}
+    self.assertIn("bfloat16", compute)
+    self.assertEqual({str(w.dtype) for w in t.model.weights}, {"float32"})
+    self.assertEqual(keras.config.dtype_policy().name, "float32")
+    with self.assertRaisesRegex(ValueError, "--jit_compile with "
+                                "--deterministic"):
+      config.replace(jit_compile=True, deterministic=True).validate()
 
   def test_learning_rate_schedule_staircase(self):
     root = self.create_tempdir().full_path
