@@ -191,7 +191,7 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
     print("\n".join(voice_learning.summary_lines(learned)))
   gallery = results["table3"][f"{encoder_config.segment_seconds:g}s"][
       "gallery"]
-  print(f"Test split retrieval (speakers unseen in training"
+  print("Test split retrieval (speakers unseen in training"
         + (" + held-out FSDD utterances" if learned else "")
         + f"; far too few speakers to mean anything): cosine R@1 "
         f"{gallery['cosine'][1]:.1f} % in galleries of "
