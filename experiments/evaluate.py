@@ -5,6 +5,12 @@ r"""Evaluation binary: flags -> EvalConfig -> evaluation_lib.evaluate.
       --decoder_path=/tmp/decoder/export/face_decoder.keras \
       [--attribute_models=/models/attributes] [--ablations=noBN=/tmp/s2f_nobn]
 
+Across N workers (one process or machine each; any order; a rerun skips
+finished shares), then once to merge and compute the metrics:
+
+  python experiments/evaluate.py ... --num_workers=N --worker_index=i
+  python experiments/evaluate.py ... --num_workers=N
+
 Every EvalConfig field is a flag; a --config JSON may set them too.
 """
 
@@ -23,6 +29,11 @@ def main(argv):
   del argv
   config = run_config.from_flags(evaluation_lib.EvalConfig, FLAGS.config)
   results = evaluation_lib.evaluate(config)
+  if config.worker_index >= 0:
+    print(f"Worker {config.worker_index} of {config.num_workers}: wrote its "
+          f"predictions under {config.out_dir}/predictions; when every "
+          "worker is done, run again with --worker_index=-1 to merge")
+    return
   print(f"Report: {config.out_dir}/{evaluation_lib.REPORT_FILE} "
         f"({results['examples']} test clips)")
 

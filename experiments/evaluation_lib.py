@@ -12,15 +12,16 @@ balance, and the same tables for ablation runs. Results go to
 import dataclasses
 import json
 import os
+import uuid
 
 import numpy as np
 import tensorflow as tf
 
+from experiments import prediction_pass
 from experiments import report
 from s2f_tf import frozen_heads
-from s2f_tf import input_pipeline
-from s2f_tf import progress as progress_lib
 from s2f_tf import run_config
+from s2f_tf import run_record
 from s2f_tf import speech_to_face
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
@@ -48,6 +49,11 @@ class EvalConfig(run_config.RunConfig):
   gallery_size: int = retrieval.GALLERY_SIZE  # Candidates per query.
   num_galleries: int = retrieval.NUM_GALLERIES  # Disjoint galleries.
   max_examples: int = 0  # 0: every test clip.
+  # The prediction pass split across workers: run worker_index 0..N-1 (one
+  # process or machine each, any order, resumable), then once more with -1
+  # to merge their samples and compute the metrics; -1 alone does it all.
+  num_workers: int = 1
+  worker_index: int = -1
   # Clips whose face crops are kept (a seeded uniform sample, drawn while
   # streaming): attributes, Fig. 5, identity and figures use these.
   image_samples: int = 1000
@@ -62,91 +68,56 @@ class EvalConfig(run_config.RunConfig):
   ablations: str = ""  # "name=workdir,name=workdir": more encoders, Table 2/3.
   seed: int = 0  # Sampling seed.
 
-
-def encoder_fn(model):
-  """The usual prediction: the encoder on the batch's spectrogram."""
-  return lambda batch: np.asarray(model(batch["spectrogram"], training=False))
-
-
-class Reservoir:
-  """A uniform random sample of at most `size` items of a stream, kept while
-  it streams (Algorithm R); size 0 keeps every item."""
-
-  def __init__(self, size, rng):
-    self.size, self.rng = size, rng
-    self.items, self.positions = [], []
-
-  def offer(self, position, item):
-    if not self.size or len(self.items) < self.size:
-      self.items.append(item)
-      self.positions.append(position)
-      return
-    slot = self.rng.randint(position + 1)
-    if slot < self.size:
-      self.items[slot], self.positions[slot] = item, position
-
-  def in_stream_order(self):
-    return [self.items[i] for i in np.argsort(self.positions, kind="stable")]
+  def validate(self):
+    """Raises ValueError naming the flag of the first bad value."""
+    for name in ("workdir", "test_pattern", "out_dir"):
+      if not getattr(self, name):
+        raise ValueError(f"--{name} is required")
+    if self.num_workers < 1:
+      raise ValueError(f"--num_workers={self.num_workers}: must be >= 1")
+    if not -1 <= self.worker_index < self.num_workers:
+      raise ValueError(f"--worker_index={self.worker_index}: must be -1 (all "
+                       f"and merge) or 0..{self.num_workers - 1}")
+    return self
 
 
-def predict(predict_fn, pattern, segment_seconds, batch_size=8,
-            max_examples=0, image_samples=1000, seed=0, feature_samples=0):
-  """Streams the test clips through `predict_fn`; keeps uniform samples.
+def _encoder_id(workdir):
+  """The checkpoint a workdir's encoder is loaded from (partials' key)."""
+  return tf.train.latest_checkpoint(
+      os.path.join(workdir, run_record.CHECKPOINT_DIR))
 
-  Memory is bounded by the samples, not the split: predicted and true fc7
-  and ids of `feature_samples` clips (0: all), and face crops, with their
-  clips' features and ids, of `image_samples` clips, each sample drawn by
-  reservoir sampling while streaming.
 
-  Returns {'predicted', 'true', 'clip_ids', 'speaker_ids' (the feature
-  sample, in stream order), 'faces' (K, 224, 224, 3), 'face_predicted',
-  'face_true', 'face_speaker_ids' (the image sample), 'seen'}.
+def run_pass(config, name, predict_fn, encoder_id, segment_seconds,
+             image_samples):
+  """One prediction pass over the test split, split across workers.
+
+  Worker `config.worker_index` predicts its share and writes it; with
+  worker_index -1 this process predicts every share not yet written (a
+  rerun reuses the finished ones) and returns the merged sample; a worker
+  returns None.
   """
-  ds = input_pipeline.make_dataset(
-      pattern, batch_size, is_training=False, segment_seconds=segment_seconds,
-      deterministic=True, repeat=False, with_images=True, with_ids=True,
-      drop_remainder=False)
-  rng = np.random.RandomState(seed)
-  features = Reservoir(feature_samples, rng)
-  images = Reservoir(image_samples, rng) if image_samples else None
-  seen = 0
-  progress = progress_lib.Progress(
-      max_examples or input_pipeline.num_examples(pattern) or 0,
-      name=f"evaluated {segment_seconds:g} s clips")
-  for batch in ds:
-    predicted = np.asarray(predict_fn(batch), np.float32)
-    true = batch["fc7"].numpy()
-    clip_ids = [c.decode() for c in batch["clip_id"].numpy()]
-    speaker_ids = [s.decode() for s in batch["speaker_id"].numpy()]
-    faces = batch["face_image"].numpy()
-    for i in range(len(true)):
-      if max_examples and seen >= max_examples:
-        break
-      features.offer(seen, (predicted[i], true[i], clip_ids[i],
-                            speaker_ids[i]))
-      if images is not None:
-        images.offer(seen, (faces[i], predicted[i], true[i], speaker_ids[i]))
-      seen += 1
-    progress.update(len(true))
-    if max_examples and seen >= max_examples:
-      break
-  kept = features.in_stream_order()
-  out = {"seen": seen,
-         "predicted": np.stack([k[0] for k in kept]) if kept else
-                      np.zeros((0, 4096), np.float32),
-         "true": np.stack([k[1] for k in kept]) if kept else
-                 np.zeros((0, 4096), np.float32),
-         "clip_ids": [k[2] for k in kept],
-         "speaker_ids": [k[3] for k in kept]}
-  sample = images.in_stream_order() if images is not None else []
-  out["faces"] = np.stack([k[0] for k in sample]) if sample else np.zeros(
-      (0, 224, 224, 3), np.uint8)
-  out["face_predicted"] = np.stack([k[1] for k in sample]) if sample else \
-      np.zeros((0, 4096), np.float32)
-  out["face_true"] = np.stack([k[2] for k in sample]) if sample else \
-      np.zeros((0, 4096), np.float32)
-  out["face_speaker_ids"] = [k[3] for k in sample]
-  return out
+  num = config.num_workers
+  fingerprint = {"encoder": encoder_id, "pattern": config.test_pattern,
+                 "segment_seconds": segment_seconds, "workers": num,
+                 "max_examples": config.max_examples, "seed": config.seed,
+                 "feature_samples": config.feature_samples,
+                 "image_samples": image_samples}
+  mine = range(num) if config.worker_index < 0 else [config.worker_index]
+  paths = [prediction_pass.partial_path(config.out_dir, name, w, num)
+           for w in range(num)]
+  for worker in mine:
+    if prediction_pass.partial_is_current(paths[worker], fingerprint):
+      continue
+    prediction = prediction_pass.predict(
+        predict_fn, config.test_pattern, segment_seconds, config.batch_size,
+        -(-config.max_examples // num), image_samples,
+        seed=[config.seed, worker], feature_samples=config.feature_samples,
+        shard=(worker, num) if num > 1 else None)
+    prediction_pass.write_partial(paths[worker], prediction, fingerprint)
+  if config.worker_index >= 0:
+    return None
+  return prediction_pass.merge(paths, config.feature_samples, image_samples,
+                               config.seed)
 
 
 def decode_images(decoder, features, batch_size=16):
@@ -187,39 +158,106 @@ def _tables(predicted, true, speaker_ids, config):
                                     seed=config.seed)})
 
 
+def _face_metrics(config, main, classifier, true_labels, embedder, results,
+                  figures):
+  """Fig. 4 / 5, identity metrics and face figures, from the face decoder."""
+  _, decoder = frozen_heads.load_face_decoder(config.decoder_path)
+  f2f = decode_images(decoder, main["face_true"])
+  s2f = decode_images(decoder, main["face_predicted"])
+  count = min(config.num_craniofacial, len(f2f))
+  predictor = landmarks_lib.LandmarkDetector()
+  detector = face_detector.FaceDetector("cnn")
+  results["craniofacial"] = craniofacial.correlations(
+      reconstruction_landmarks(f2f[:count], detector, predictor),
+      reconstruction_landmarks(s2f[:count], detector, predictor),
+      config.seed)
+  results["craniofacial_samples"] = count
+  figures["examples"] = report.examples_figure(main["faces"][:8], f2f[:8],
+                                               s2f[:8])
+  figures["retrieval"] = report.retrieval_figure(
+      s2f[:4], [retrieval.top_k(q, main["face_true"], 5) for q in
+                main["face_predicted"][:4]], main["faces"], list(range(4)))
+  embedder = embedder or identity.DlibFaceEmbedder()
+  genders = true_labels.get("gender") if true_labels else None
+  results["identity"] = identity.identity_metrics(
+      embedder.embed(s2f), embedder.embed(main["faces"]),
+      main["face_speaker_ids"], genders, config.seed, config.gallery_size,
+      config.num_galleries)
+  if classifier is not None:
+    results["attributes"] = attributes.agreement_from_labels(
+        true_labels, classifier.classify(s2f))
+    figures["confusion"] = report.confusion_figure(results["attributes"])
+
+
+def _balance(main, true_labels):
+  """Counts per attribute class of the sampled true faces, else per speaker."""
+  if true_labels is not None:
+    return {a: {c: labels.count(c) for c in sorted(set(labels))}
+            for a, labels in true_labels.items()}
+  return {"speaker": {s: main["speaker_ids"].count(s) for s in
+                      sorted(set(main["speaker_ids"]))}}
+
+
+def _write(config, results, figures):
+  with tf.io.gfile.GFile(os.path.join(config.out_dir, RESULTS_FILE), "w") as f:
+    f.write(json.dumps(results, indent=2, default=float, allow_nan=False))
+  html = report.render(results, figures)
+  with tf.io.gfile.GFile(os.path.join(config.out_dir, REPORT_FILE), "w") as f:
+    f.write(html)
+
+
 def evaluate(config, classifier=None, predict_fn=None, embedder=None,
              extra_results=None):
   """Runs every metric; writes results.json and report.html; returns results.
+
+  With `config.worker_index` >= 0 this process only predicts its share of
+  the test split (see `run_pass`) and returns {'worker': index}; a run with
+  the default -1 then merges the shares and computes the metrics.
 
   Args:
     config: EvalConfig.
     classifier: attribute classifier (`classify(images)`); default: the
       dlib-models in `config.attribute_models` when given, else none.
     predict_fn: batch -> predicted features (default: the workdir's encoder
-      on the batch's spectrogram; known-answer tests pass oracles).
+      on the batch's spectrogram; known-answer tests pass oracles, which
+      are never reused from earlier partials).
     embedder: face recognizer for the identity metrics (`embed(images)`);
       default dlib's 128-D ResNet when a decoder is given.
     extra_results: more sections for results.json and the report (the
       demo's {'learning': voice_learning result}).
   """
+  config.validate()
   tf.io.gfile.makedirs(config.out_dir)
   model, train_cfg = speech_to_face.load_encoder(config.workdir)
-  predict_fn = predict_fn or encoder_fn(model)
+  encoder_id = _encoder_id(config.workdir) if predict_fn is None else \
+      f"custom-{uuid.uuid4()}"
+  predict_fn = predict_fn or prediction_pass.encoder_fn(model)
   segments = [float(s) for s in config.segments.split(",") if s]
   results = {"config": dataclasses.asdict(config),
              "train_config": dataclasses.asdict(train_cfg),
              "table2": {}, "table3": {}, "ablations": {}}
-  figures = {}
   main = None
   for seconds in segments:
     key = f"{seconds:g}s"
-    p = predict(predict_fn, config.test_pattern, seconds, config.batch_size,
-                config.max_examples, config.image_samples, config.seed,
-                config.feature_samples)
-    results["table2"][key], results["table3"][key] = _tables(
-        p["predicted"], p["true"], p["speaker_ids"], config)
-    if main is None:  # the first segment's predictions feed the figures
-      main = p
+    p = run_pass(config, key, predict_fn, encoder_id, seconds,
+                 config.image_samples)
+    if p is not None:
+      results["table2"][key], results["table3"][key] = _tables(
+          p["predicted"], p["true"], p["speaker_ids"], config)
+      main = main or p  # the first segment's predictions feed the figures
+  ablations = {}
+  for item in filter(None, config.ablations.split(",")):
+    name, workdir = item.split("=", 1)
+    ablation_model, _ = speech_to_face.load_encoder(workdir)
+    ablations[name] = run_pass(
+        config, f"ablation_{name}_{segments[0]:g}s",
+        prediction_pass.encoder_fn(ablation_model), _encoder_id(workdir), segments[0], 0)
+  if config.worker_index >= 0:
+    return {"worker": config.worker_index}
+  for name, p in ablations.items():
+    table2, table3 = _tables(p["predicted"], p["true"], p["speaker_ids"],
+                             config)
+    results["ablations"][name] = {"table2": table2, "table3": table3}
   results["examples"] = main["seen"]
   results["feature_samples"] = len(main["true"])
   results["speakers"] = len(set(main["speaker_ids"]))
@@ -229,44 +267,13 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
     classifier = attributes.DlibAttributeClassifier(config.attribute_models)
   # The sampled true faces are classified once: agreement and balance.
   true_labels = classifier.classify(main["faces"]) if classifier else None
-  sampled_speakers = main["face_speaker_ids"]
-  decoder = None
+  figures = {}
   if config.decoder_path:
-    _, decoder = frozen_heads.load_face_decoder(config.decoder_path)
-  if decoder is not None:
-    f2f = decode_images(decoder, main["face_true"])
-    s2f = decode_images(decoder, main["face_predicted"])
-    count = min(config.num_craniofacial, len(f2f))
-    predictor = landmarks_lib.LandmarkDetector()
-    detector = face_detector.FaceDetector("cnn")
-    results["craniofacial"] = craniofacial.correlations(
-        reconstruction_landmarks(f2f[:count], detector, predictor),
-        reconstruction_landmarks(s2f[:count], detector, predictor),
-        config.seed)
-    results["craniofacial_samples"] = count
-    figures["examples"] = report.examples_figure(main["faces"][:8], f2f[:8],
-                                                 s2f[:8])
-    figures["retrieval"] = report.retrieval_figure(
-        s2f[:4], [retrieval.top_k(q, main["face_true"], 5) for q in
-                  main["face_predicted"][:4]], main["faces"],
-        list(range(4)))
-    embedder = embedder or identity.DlibFaceEmbedder()
-    genders = true_labels.get("gender") if true_labels else None
-    results["identity"] = identity.identity_metrics(
-        embedder.embed(s2f), embedder.embed(main["faces"]), sampled_speakers,
-        genders, config.seed, config.gallery_size, config.num_galleries)
-    if classifier is not None:
-      results["attributes"] = attributes.agreement_from_labels(
-          true_labels, classifier.classify(s2f))
-      figures["confusion"] = report.confusion_figure(results["attributes"])
-  if classifier is not None:
-    results["balance"] = {a: {c: labels.count(c) for c in sorted(set(labels))}
-                          for a, labels in true_labels.items()}
-    if "ethnicity" not in true_labels:
-      results["ethnicity_note"] = attributes.ETHNICITY_HELP
-  else:
-    results["balance"] = {"speaker": {s: main["speaker_ids"].count(s) for s in
-                                      sorted(set(main["speaker_ids"]))}}
+    _face_metrics(config, main, classifier, true_labels, embedder, results,
+                  figures)
+  results["balance"] = _balance(main, true_labels)
+  if true_labels is not None and "ethnicity" not in true_labels:
+    results["ethnicity_note"] = attributes.ETHNICITY_HELP
   figures["balance"] = report.balance_figure(results["balance"])
   figures["tsne"] = report.tsne_figure(main["predicted"][:config.num_tsne],
                                        main["speaker_ids"][:config.num_tsne],
@@ -274,20 +281,6 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
   curves = report.learning_curves_figure(config.workdir)
   if curves:
     figures["curves"] = curves
-  for item in filter(None, config.ablations.split(",")):
-    name, workdir = item.split("=", 1)
-    ablation_model, _ = speech_to_face.load_encoder(workdir)
-    p = predict(encoder_fn(ablation_model), config.test_pattern, segments[0],
-                config.batch_size, config.max_examples, 0, config.seed,
-                config.feature_samples)
-    table2, table3 = _tables(p["predicted"], p["true"], p["speaker_ids"],
-                             config)
-    results["ablations"][name] = {"table2": table2, "table3": table3}
-
   results.update(extra_results or {})
-  with tf.io.gfile.GFile(os.path.join(config.out_dir, RESULTS_FILE), "w") as f:
-    f.write(json.dumps(results, indent=2, default=float, allow_nan=False))
-  html = report.render(results, figures)
-  with tf.io.gfile.GFile(os.path.join(config.out_dir, REPORT_FILE), "w") as f:
-    f.write(html)
+  _write(config, results, figures)
   return results

@@ -19,7 +19,7 @@ import numpy as np
 
 from data_prep import clip_sources
 from experiments import demo_media
-from experiments import evaluation_lib
+from experiments import prediction_pass
 from s2f_tf import run_record
 from s2f_tf import speech_to_face
 from s2f_tf.metrics import retrieval
@@ -50,7 +50,7 @@ def learning_result(workdir, train_pattern, test_pattern, segment_seconds):
   model, _ = speech_to_face.load_encoder(workdir)
   result = {"label": LABEL}
   for name, pattern in (("held_out", test_pattern), ("train", train_pattern)):
-    p = evaluation_lib.predict(evaluation_lib.encoder_fn(model), pattern,
+    p = prediction_pass.predict(prediction_pass.encoder_fn(model), pattern,
                                segment_seconds, image_samples=0)
     keep = [i for i, s in enumerate(p["speaker_ids"])
             if s.startswith(SPEAKER_PREFIX)]

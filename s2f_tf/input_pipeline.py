@@ -74,7 +74,7 @@ def make_dataset(file_pattern, batch_size, is_training,
                  segment_seconds=spectrogram.CLIP_SECONDS, shuffle_buffer=4096,
                  deterministic=False, seed=None, repeat=None,
                  with_images=False, with_ids=False, drop_remainder=True,
-                 skip_examples=0):
+                 skip_examples=0, shard=None):
   """Builds the batched dataset of one split.
 
   Args:
@@ -95,11 +95,17 @@ def make_dataset(file_pattern, batch_size, is_training,
       first batch: a resumed run passes step x global batch, so it continues
       the data order instead of replaying it. Skipped records are read but
       not decoded.
+    shard: (index, count): only worker `index`'s share of `count` (whole
+      files when there are at least `count`, else every count-th record;
+      TFDS splits through `tfds.even_splits`), for evaluation across
+      workers. Training shards through tf.distribute instead.
   """
   shuffle = is_training and not deterministic
   if isinstance(file_pattern, str) and file_pattern.startswith(TFDS_PREFIX):
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
     builder, split = _tfds_source(file_pattern)
+    if shard:
+      split = tfds.even_splits(split, shard[1])[shard[0]]
     ds = builder.as_dataset(split=split, shuffle_files=shuffle,
                             read_config=tfds.ReadConfig(shuffle_seed=seed))
     ds = ds.map(speech_face.from_tfds, num_parallel_calls=tf.data.AUTOTUNE,
@@ -111,6 +117,9 @@ def make_dataset(file_pattern, batch_size, is_training,
     files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
     if not files:
       raise FileNotFoundError(f"no TFRecord shards match {file_pattern!r}")
+    record_shard = shard if shard and len(files) < shard[1] else None
+    if shard and not record_shard:
+      files = files[shard[0]::shard[1]]
     ds = tf.data.Dataset.from_tensor_slices(files)
     if shuffle:
       ds = ds.shuffle(len(files), seed=seed)
@@ -122,6 +131,8 @@ def make_dataset(file_pattern, batch_size, is_training,
       ds = ds.interleave(read, cycle_length=tf.data.AUTOTUNE,
                          num_parallel_calls=tf.data.AUTOTUNE,
                          deterministic=False)
+    if record_shard:
+      ds = ds.shard(record_shard[1], record_shard[0])
     decoded = False
   if repeat if repeat is not None else is_training:
     ds = ds.repeat()

@@ -7,12 +7,23 @@ import sys
 from tests import shared_data
 
 
+def _env():
+  return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+              PYTHONPATH=shared_data.REPO_ROOT)
+
+
 def run(args, timeout=900):
   """Runs `python *args` from the repository; returns the CompletedProcess."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-             PYTHONPATH=shared_data.REPO_ROOT)
-  return subprocess.run([sys.executable, *args], env=env, capture_output=True,
-                        text=True, timeout=timeout, check=False)
+  return subprocess.run([sys.executable, *args], env=_env(),
+                        capture_output=True, text=True, timeout=timeout,
+                        check=False)
+
+
+def start(args):
+  """Starts `python *args` without waiting; returns the Popen (text pipes)."""
+  return subprocess.Popen([sys.executable, *args], env=_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
 
 
 def run_ok(args, timeout=900):

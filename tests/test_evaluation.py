@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from experiments import evaluation_lib
+from experiments import prediction_pass
 from s2f_tf import trainer
 from tests import binaries
 from tests import fake_shards
@@ -136,9 +137,9 @@ class EvaluationTest(tf.test.TestCase):
     test = fake_shards.write_shards(os.path.join(root, "d"), "test", 40,
                                     seconds=1.0, seed=2)
     fn = lambda b: b["fc7"].numpy() * 2.0
-    out = evaluation_lib.predict(fn, test, 1.0, batch_size=8,
+    out = prediction_pass.predict(fn, test, 1.0, batch_size=8,
                                  image_samples=5, seed=3, feature_samples=10)
-    full = evaluation_lib.predict(fn, test, 1.0, batch_size=40,
+    full = prediction_pass.predict(fn, test, 1.0, batch_size=40,
                                   image_samples=40)
     self.assertEqual((out["seen"], full["seen"]), (40, 40))
     self.assertLen(out["true"], 10)

@@ -6,16 +6,12 @@ writes the run's files; a killed pair of workers resumes from the chief's
 checkpoint.
 """
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 
 import tensorflow as tf
 
+from experiments.bench import local_workers
 from s2f_tf import run_record
 from tests import binaries
 from tests import fake_shards
@@ -27,48 +23,19 @@ TINY = os.path.join(shared_data.REPO_ROOT, "experiments", "configs",
 TIMEOUT_S = 300
 
 
-def free_ports(count):
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("127.0.0.1", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 def start_workers(args):
   """Two worker processes (own process groups) of the training binary."""
-  cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
-  processes = []
-  for index in range(2):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=shared_data.REPO_ROOT, TF_CONFIG=json.dumps(
-                   {"cluster": cluster,
-                    "task": {"type": "worker", "index": index}}))
-    processes.append(subprocess.Popen(
-        [sys.executable, BINARY, *args, "--strategy", "multi_worker"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True, start_new_session=True))
-  return processes
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+             PYTHONPATH=shared_data.REPO_ROOT)
+  return local_workers.start_workers(BINARY, args, 2, env)
 
 
 def wait_ok(test, processes):
   """Waits for every worker; asserts each exited 0; returns their stderr."""
-  try:
-    logs = [p.communicate(timeout=TIMEOUT_S)[1] for p in processes]
-  finally:
-    stop(processes)
+  logs = local_workers.wait(processes, TIMEOUT_S)
   for process, log in zip(processes, logs):
     test.assertEqual(process.returncode, 0, log[-3000:])
   return logs
-
-
-def stop(processes):
-  for process in processes:
-    if process.poll() is None:
-      os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
 
 
 class MultiWorkerTest(tf.test.TestCase):
@@ -119,7 +86,7 @@ class MultiWorkerTest(tf.test.TestCase):
                       [w.stderr.read()[-2000:] for w in workers
                        if w.poll() is not None])
     finally:
-      stop(workers)
+      local_workers.stop(workers)
     saved = int(tf.train.latest_checkpoint(checkpoints).rsplit("-", 1)[1])
     target = saved + 2
     logs = wait_ok(self, start_workers([*common, "--workdir", workdir,

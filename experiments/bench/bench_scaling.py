@@ -1,0 +1,136 @@
+"""Benchmark of scaling out: the shard job on 1 vs 2 Dask workers, training
+on 1 vs 2 TF_CONFIG workers, each as a ratio to its one-worker row.
+
+Shard job: Beam's DaskRunner on a `distributed.LocalCluster` of N worker
+processes (one thread each) over the real GRID clips of ../shared/data
+(each listed `--copies` times under another speaker, HOG detector, random
+VGG-Face: speed only); clips/s is clips over the job's wall time, startup
+included. Training: N processes of the real training binary as one
+`--strategy=multi_worker` cluster on 127.0.0.1 (the tiny encoder, global
+batch `--batch_size`); examples/s is the mean of the logged rates after the
+first log window (which holds tracing).
+
+  python experiments/bench/bench_scaling.py [--copies 4] [--train_steps 30]
+"""
+
+import glob
+import os
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+
+from data_prep import clip_sources
+from data_prep import prepare_shards_lib
+from experiments.bench import local_workers
+from s2f_tf import run_record
+
+flags.DEFINE_integer("copies", 4, "Times each GRID clip is listed.")
+flags.DEFINE_integer("train_steps", 30, "Training steps per row.")
+flags.DEFINE_integer("batch_size", 32, "Global training batch.")
+flags.DEFINE_list("workers", ["1", "2"], "Worker counts to measure.")
+FLAGS = flags.FLAGS
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.join(HERE, "..", "..")
+GRID = os.path.join(REPO, "..", "shared", "data", "grid_av")
+TRAIN_BINARY = os.path.join(REPO, "experiments", "train.py")
+TINY = os.path.join(REPO, "experiments", "configs", "voice_encoder",
+                    "tiny.json")
+
+
+def _clips(root):
+  """A video folder with every GRID clip `copies` times (speaker/copy)."""
+  videos = sorted(glob.glob(os.path.join(GRID, "*.mpg")))
+  if not videos:
+    raise app.UsageError(f"no GRID clips in {GRID}: see ../shared/data")
+  for copy in range(FLAGS.copies):
+    folder = os.path.join(root, f"speaker{copy}")
+    os.makedirs(folder)
+    for path in videos:
+      os.symlink(path, os.path.join(folder, os.path.basename(path)))
+  return clip_sources.video_folder(root)
+
+
+def shard_rate(specs, workers, out):
+  """Clips/s of the shard job on a LocalCluster of `workers` processes."""
+  from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
+  from distributed import LocalCluster  # pylint: disable=g-import-not-at-top
+  cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                         processes=True, host="127.0.0.1",
+                         dashboard_address=None)
+  try:
+    options = pipeline_options.PipelineOptions(
+        [f"--dask_client_address={cluster.scheduler_address}"],
+        runner="DaskRunner")
+    loader = prepare_shards_lib.model_loader(detector="hog",
+                                             allow_random_vgg_face=True)
+    start = time.perf_counter()
+    summary = prepare_shards_lib.run(
+        specs, prepare_shards_lib.ShardOptions(output_dir=out,
+                                               examples_per_shard=4),
+        loader, options)
+    seconds = time.perf_counter() - start
+  finally:
+    cluster.close()
+  done = sum(s["examples"] for s in summary["splits"].values())
+  return done / seconds, done
+
+
+def train_rate(workers, shards, workdir):
+  """Examples/s of `workers` training processes on one global batch."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  processes = local_workers.start_workers(TRAIN_BINARY, [
+      "--config", TINY, "--train_pattern", shards, "--eval_pattern", "",
+      "--workdir", workdir, "--batch_size", str(FLAGS.batch_size),
+      "--train_steps", str(FLAGS.train_steps), "--log_every", "10",
+      "--image_every", "100000", "--checkpoint_every", "100000"],
+      workers, env)
+  logs = local_workers.wait(processes, timeout=1800)
+  for process, log in zip(processes, logs):
+    if process.returncode != 0:
+      raise RuntimeError(f"a training worker failed:\n{log[-2000:]}")
+  rates = [m["examples_per_s"] for m in run_record.read_metrics(workdir)[1:]]
+  return sum(rates) / len(rates)
+
+
+def _write_training_shards(path, count):
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tfrecords_schema import speech_face  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(0)
+  with tf.io.TFRecordWriter(path) as writer:
+    for i in range(count):
+      writer.write(speech_face.encode(
+          waveform=0.1 * rng.randn(96000), sample_rate=16000,
+          fc7=np.maximum(rng.randn(4096), 0), clip_id=f"c{i}",
+          speaker_id=f"s{i % 4}", face_jpeg=b""))
+  return path
+
+
+def main(argv):
+  del argv
+  tmp = tempfile.mkdtemp()
+  specs = _clips(os.path.join(tmp, "videos"))
+  counts = [int(w) for w in FLAGS.workers]
+  shard_rows = [(n, *shard_rate(specs, n, os.path.join(tmp, f"shards{n}")))
+                for n in counts]
+  shards = _write_training_shards(os.path.join(tmp, "train.tfrecord"),
+                                  4 * FLAGS.batch_size)
+  train_rows = [(n, train_rate(n, shards, os.path.join(tmp, f"run{n}")))
+                for n in counts]
+  cores = os.cpu_count()
+  print(f"\nScaling on {cores} CPU cores, workers on 127.0.0.1, one process "
+        "per worker")
+  print(f"{'job':44s} {'workers':>7s} {'rate':>9s} {'vs 1 worker':>12s}")
+  for n, rate, done in shard_rows:
+    print(f"{f'shard job, DaskRunner ({done} clips), clips/s':44s} {n:7d} "
+          f"{rate:9.2f} {rate / shard_rows[0][1]:11.2f}x")
+  for n, rate in train_rows:
+    print(f"{f'training, tiny encoder, batch {FLAGS.batch_size}, examples/s':44s}"
+          f" {n:7d} {rate:9.2f} {rate / train_rows[0][1]:11.2f}x")
+
+
+if __name__ == "__main__":
+  app.run(main)
