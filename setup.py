@@ -30,7 +30,7 @@ setuptools.setup(
     package_data={"experiments": ["configs/*/*.json"]},
     install_requires=requirements(),
     entry_points={"console_scripts": [
-        "s2f = s2f_tf.cli:run",
+        "s2f = experiments.cli:run",
         "s2f-train = experiments.train:run",
         "s2f-train-face-decoder = experiments.train_face_decoder:run",
         "s2f-evaluate = experiments.evaluate:run",

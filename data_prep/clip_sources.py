@@ -9,10 +9,7 @@ import collections
 import csv
 import os
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".mpg",
-                    ".mpeg", ".m4v")
-AUDIO_EXTENSIONS = (".wav", ".flac", ".m4a", ".mp3", ".ogg", ".opus")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+from s2f_tf import media
 
 
 class ClipSpec(collections.namedtuple(
@@ -30,7 +27,7 @@ class ClipSpec(collections.namedtuple(
 
 
 def _find_media(media_dir, stem):
-  for extension in VIDEO_EXTENSIONS:
+  for extension in media.VIDEO_EXTENSIONS:
     path = os.path.join(media_dir, stem + extension)
     if os.path.exists(path):
       return path
@@ -79,12 +76,12 @@ def voxceleb(root, faces_root=None):
       if faces_root:
         face_dir = os.path.join(faces_root, speaker, video)
         images = sorted(n for n in os.listdir(face_dir)
-                        if n.lower().endswith(IMAGE_EXTENSIONS)) if \
+                        if n.lower().endswith(media.IMAGE_EXTENSIONS)) if \
             os.path.isdir(face_dir) else []
         face_image = os.path.join(face_dir, images[len(images) // 2]) \
             if images else os.path.join(face_dir, "<no face images>")
       for name in sorted(os.listdir(video_dir)):
-        if name.lower().endswith(AUDIO_EXTENSIONS + VIDEO_EXTENSIONS):
+        if name.lower().endswith(media.MEDIA_EXTENSIONS):
           specs.append(ClipSpec(
               clip_id=f"{speaker}/{video}/{os.path.splitext(name)[0]}",
               speaker_id=speaker, media_path=os.path.join(video_dir, name),
@@ -102,7 +99,7 @@ def video_folder(root):
   specs = []
   for directory, _, names in sorted(os.walk(root)):
     for name in sorted(names):
-      if not name.lower().endswith(VIDEO_EXTENSIONS):
+      if not name.lower().endswith(media.VIDEO_EXTENSIONS):
         continue
       path = os.path.join(directory, name)
       relative = os.path.relpath(path, root)

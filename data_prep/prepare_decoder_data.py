@@ -6,21 +6,14 @@ r"""Face-decoder data binary: flags -> options -> prepare_decoder_data_lib.run.
 
 from absl import flags
 
+from data_prep import model_flags
 from data_prep import prepare_decoder_data_lib as lib
 from s2f_tf import console
-from s2f_tf.faces import face_detector
 
 flags.DEFINE_string("image_dir", None, "Folder of face photos.", required=True)
 flags.DEFINE_string("output_dir", None, "Where shards go.", required=True)
 flags.DEFINE_boolean("flips", True, "Add the mirrored face of every photo.")
-flags.DEFINE_enum("detector", "cnn", ["cnn", "hog"], "dlib detector.")
-flags.DEFINE_integer("upsample", face_detector.DEFAULT_UPSAMPLE,
-                     "dlib upsamplings before detection.")
-flags.DEFINE_string("vgg_face_weights", "", "VGG-Face .h5 or .mat (local).")
-flags.DEFINE_boolean("allow_random_vgg_face", False,
-                     "Demo only: random VGG-Face when no weights are given.")
-flags.DEFINE_integer("min_face_pixels", face_detector.MIN_FACE_PIXELS,
-                     "Smaller faces are skipped.")
+model_flags.define()
 FLAGS = flags.FLAGS
 
 
@@ -29,9 +22,8 @@ def main(argv):
   options = lib.DecoderDataOptions(output_dir=FLAGS.output_dir,
                                    flips=FLAGS.flips,
                                    min_face_pixels=FLAGS.min_face_pixels)
-  loader = lambda: lib.load_models(FLAGS.detector, FLAGS.upsample,
-                                   FLAGS.vgg_face_weights,
-                                   FLAGS.allow_random_vgg_face)
+  kwargs = model_flags.loader_kwargs()
+  loader = lambda: lib.load_models(**kwargs)
   summary = lib.run(FLAGS.image_dir, options, loader)
   print(f"Decoder data in {FLAGS.output_dir}: {summary['examples']} examples; "
         f"skipped {summary['skipped']}")

@@ -9,10 +9,8 @@ the decoder is built with, and the skip counts. A rerun skips finished shards.
 """
 
 import dataclasses
-import json
 import math
 import os
-import uuid
 
 from absl import logging
 import cv2
@@ -20,15 +18,13 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import prepare_shards_lib
+from data_prep import shard_files
+from s2f_tf import media
 from s2f_tf import progress as progress_lib
-from s2f_tf.audio import media
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
-from s2f_tf.faces import video
 from tfrecords_schema import face_decoder_example
 
-SUMMARY_FILE = "summary.json"
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 EXAMPLES_PER_SHARD = 1000
 
 
@@ -62,7 +58,7 @@ def list_images(root):
   paths = []
   for directory, _, names in sorted(os.walk(root)):
     paths += [os.path.join(directory, n) for n in sorted(names)
-              if n.lower().endswith(IMAGE_EXTENSIONS)]
+              if n.lower().endswith(media.IMAGE_EXTENSIONS)]
   return paths
 
 
@@ -73,7 +69,7 @@ def _jpeg(rgb):
 
 def prepare_image(path, image_id, models, options):
   """One photo -> list of (serialized example, aligned landmarks)."""
-  rgb = video.read_image(path)
+  rgb = media.read_image(path)
   box = face_detector.choose_face(models.detector.detect(rgb), rgb.shape,
                                   None, options.min_face_pixels)
   points = models.landmarks(rgb, box)
@@ -97,8 +93,7 @@ def prepare_image(path, image_id, models, options):
   return results
 
 
-def _shard_path(output_dir, index, count):
-  return os.path.join(output_dir, f"faces-{index:05d}-of-{count:05d}.tfrecord")
+SHARD_PREFIX = "faces"
 
 
 def run(image_root, options, loader):
@@ -116,61 +111,49 @@ def run(image_root, options, loader):
   models = None
   progress = progress_lib.Progress(len(paths), name="images")
   for index, group in enumerate(groups):
-    final = _shard_path(options.output_dir, index, count)
-    if tf.io.gfile.exists(final) and tf.io.gfile.exists(final + ".json"):
+    final = shard_files.shard_path(options.output_dir, SHARD_PREFIX, index,
+                                   count)
+    if shard_files.is_finished(final):
       progress.update(len(group))
       continue
     models = models or loader()
-    stats = {"examples": 0, "skipped": {}}
-    landmark_sum = np.zeros((68, 2))
-    temp = f"{final}.tmp-{uuid.uuid4().hex}"
-    with tf.io.TFRecordWriter(temp) as writer:
-      for path, image_id in group:
-        try:
-          for serialized, points in prepare_image(path, image_id, models,
-                                                  options):
-            writer.write(serialized)
-            landmark_sum += points
-            stats["examples"] += 1
-        except (media.MediaError, face_detector.FaceError) as e:
-          logging.info("skip %s (%s): %s", path, e.reason, e)
-          stats["skipped"][e.reason] = stats["skipped"].get(e.reason, 0) + 1
-        progress.update()
-    stats["landmark_sum"] = landmark_sum.tolist()
-    with tf.io.gfile.GFile(final + ".json", "w") as f:
-      f.write(json.dumps(stats))
-    tf.io.gfile.rename(temp, final, overwrite=True)
+    records, skipped, landmark_sum = [], {}, np.zeros((68, 2))
+    for path, image_id in group:
+      try:
+        for serialized, points in prepare_image(path, image_id, models,
+                                                options):
+          records.append(serialized)
+          landmark_sum += points
+      except (media.MediaError, face_detector.FaceError) as e:
+        logging.info("skip %s (%s): %s", path, e.reason, e)
+        shard_files.count_skip(skipped, e.reason)
+      progress.update()
+    shard_files.write_shard(final, records, {
+        "examples": len(records), "skipped": skipped,
+        "landmark_sum": landmark_sum.tolist()})
   return write_summary(options, count)
 
 
 def write_summary(options, count):
   total, skipped, landmark_sum = 0, {}, np.zeros((68, 2))
   for index in range(count):
-    path = _shard_path(options.output_dir, index, count) + ".json"
-    if not tf.io.gfile.exists(path):
+    path = shard_files.shard_path(options.output_dir, SHARD_PREFIX, index,
+                                  count)
+    if not shard_files.is_finished(path):
       continue
-    with tf.io.gfile.GFile(path) as f:
-      stats = json.load(f)
+    stats = shard_files.read_stats(path)
     total += stats["examples"]
     landmark_sum += np.asarray(stats["landmark_sum"])
-    for reason, n in stats["skipped"].items():
-      skipped[reason] = skipped.get(reason, 0) + n
+    shard_files.add_skips(skipped, stats["skipped"])
   summary = {
       "schema_version": face_decoder_example.SCHEMA_VERSION,
       "examples": total, "skipped": skipped, "shards": count,
-      "pattern": os.path.join(options.output_dir,
-                              f"faces-*-of-{count:05d}.tfrecord"),
+      "pattern": shard_files.shard_pattern(options.output_dir, SHARD_PREFIX,
+                                           count),
       "mean_landmarks": (landmark_sum / max(total, 1)).tolist(),
       "options": dataclasses.asdict(options)}
-  with tf.io.gfile.GFile(os.path.join(options.output_dir, SUMMARY_FILE),
-                         "w") as f:
-    f.write(json.dumps(summary, indent=1))
-  prepare_shards_lib.write_tensorboard(options.output_dir, {
+  shard_files.write_summary(options.output_dir, summary)
+  shard_files.write_tensorboard(options.output_dir, {
       "decoder_data/examples": total,
       **{f"decoder_data/skipped_{r}": n for r, n in skipped.items()}})
   return summary
-
-
-def load_summary(data_dir):
-  with tf.io.gfile.GFile(os.path.join(data_dir, SUMMARY_FILE)) as f:
-    return json.load(f)

@@ -15,6 +15,7 @@ from absl import logging
 from apache_beam.options import pipeline_options
 
 from data_prep import clip_sources
+from data_prep import model_flags
 from data_prep import prepare_shards_lib as lib
 from s2f_tf import console
 from s2f_tf.faces import face_detector
@@ -28,13 +29,7 @@ flags.DEFINE_string("media_dir", "", "Downloaded AVSpeech videos <id>.<ext>.")
 flags.DEFINE_string("voxceleb_root", "", "<speaker>/<video>/<utterance> media.")
 flags.DEFINE_string("voxceleb_faces_root", "", "<speaker>/<video>/*.jpg faces.")
 flags.DEFINE_string("video_dir", "", "Folder of talking-face videos.")
-flags.DEFINE_enum("detector", "cnn", ["cnn", "hog"],
-                  "dlib CNN (the paper's) or HOG (fast fallback).")
-flags.DEFINE_integer("upsample", face_detector.DEFAULT_UPSAMPLE,
-                     "dlib upsamplings before detection.")
-flags.DEFINE_string("vgg_face_weights", "", "VGG-Face .h5 or .mat (local).")
-flags.DEFINE_boolean("allow_random_vgg_face", False,
-                     "Demo only: random VGG-Face when no weights are given.")
+model_flags.define()
 flags.DEFINE_float("test_fraction", lib.TEST_FRACTION,
                    "Fraction of speakers in the test split.")
 flags.DEFINE_integer("examples_per_shard", lib.EXAMPLES_PER_SHARD,
@@ -45,8 +40,6 @@ flags.DEFINE_float("max_audio_seconds", lib.MAX_AUDIO_SECONDS,
                    "Audio stored per clip, from its start.")
 flags.DEFINE_float("crop_margin", face_detector.CROP_MARGIN,
                    "Face box enlargement before the square crop.")
-flags.DEFINE_integer("min_face_pixels", face_detector.MIN_FACE_PIXELS,
-                     "Smaller faces are skipped.")
 flags.DEFINE_string("split_salt", "s2f", "Salt of the speaker split hash.")
 flags.DEFINE_string("runner", "DirectRunner", "Beam runner.")
 FLAGS = flags.FLAGS
@@ -91,10 +84,7 @@ def main(argv):
       max_audio_seconds=FLAGS.max_audio_seconds,
       crop_margin=FLAGS.crop_margin, min_face_pixels=FLAGS.min_face_pixels,
       split_salt=FLAGS.split_salt)
-  loader = lib.model_loader(
-      detector=FLAGS.detector, upsample=FLAGS.upsample,
-      vgg_face_weights_path=FLAGS.vgg_face_weights,
-      allow_random_vgg_face=FLAGS.allow_random_vgg_face)
+  loader = lib.model_loader(**model_flags.loader_kwargs())
   beam_options = pipeline_options.PipelineOptions(
       argv[1:], runner=FLAGS.runner, save_main_session=False)
   summary = lib.run(specs_from_flags(), options, loader, beam_options)

@@ -13,10 +13,7 @@ flags skips the finished ones without losing or duplicating work.
 import dataclasses
 import functools
 import hashlib
-import json
 import math
-import os
-import uuid
 
 from absl import logging
 import apache_beam as beam
@@ -25,18 +22,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from data_prep import shard_files
+from s2f_tf import media
 from s2f_tf import progress
-from s2f_tf.audio import media
 from s2f_tf.audio import spectrogram
 from s2f_tf.faces import face_detector
-from s2f_tf.faces import video
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights
-from tfrecords_schema import shard_summary
 from tfrecords_schema import speech_face
 
 SPLITS = ("train", "test")
-SUMMARY_FILE = shard_summary.SUMMARY_FILE
 # AVSpeech: 0.15 M test / 1.85 M clips (Sec. 4) ~ 8 % of speakers in test.
 TEST_FRACTION = 0.08
 EXAMPLES_PER_SHARD = 1000  # ~200 MB shards at 6 s per clip.
@@ -109,12 +104,7 @@ def shard_of(clip_id, num_shards):
 
 
 def shard_path(output_dir, split, index, num_shards):
-  return os.path.join(output_dir,
-                      f"{split}-{index:05d}-of-{num_shards:05d}.tfrecord")
-
-
-def stats_path(path):
-  return path + ".json"
+  return shard_files.shard_path(output_dir, split, index, num_shards)
 
 
 def plan(specs, options):
@@ -137,15 +127,15 @@ def plan(specs, options):
 
 
 def is_finished(output_dir, split, index, num_shards):
-  path = shard_path(output_dir, split, index, num_shards)
-  return tf.io.gfile.exists(path) and tf.io.gfile.exists(stats_path(path))
+  return shard_files.is_finished(shard_path(output_dir, split, index,
+                                            num_shards))
 
 
 def prepare_clip(spec, models, options):
   """One ClipSpec -> (serialized example, audio seconds) or a MediaError /
   FaceError whose `reason` names the skip."""
   # Missing, empty or corrupt files: probe raises UnreadableMediaError.
-  duration, has_video, has_audio = video.probe(spec.media_path)
+  duration, has_video, has_audio = media.probe(spec.media_path)
   if not has_audio:
     raise media.NoAudioError(f"{spec.media_path}: no audio stream")
   start = spec.start_s or 0.0
@@ -158,12 +148,12 @@ def prepare_clip(spec, models, options):
   media.check_speech(waveform, spec.media_path,
                      min_seconds=options.min_seconds - DURATION_TOLERANCE_S)
   if spec.face_image_path:
-    frame, frame_time = video.read_image(spec.face_image_path), 0.0
+    frame, frame_time = media.read_image(spec.face_image_path), 0.0
   else:
     if not has_video:
       raise face_detector.NoFaceError(f"{spec.media_path}: no video stream")
     frame_time = (start + end) / 2.0  # The middle frame; WORKSPACE.md.
-    frame = video.read_frame(spec.media_path, frame_time)
+    frame = media.read_frame(spec.media_path, frame_time)
     frame_time -= start
   box = face_detector.choose_face(models.detector.detect(frame), frame.shape,
                                   spec.face_centre, options.min_face_pixels)
@@ -234,28 +224,18 @@ class ShardDoFn(beam.DoFn):
 
 
 def write_shard(output_dir, split, index, num_shards, records):
-  """Writes one shard atomically: temp file, sidecar stats, then rename."""
-  path = shard_path(output_dir, split, index, num_shards)
+  """Writes one shard atomically (shard_files.write_shard); returns its stats."""
   examples = [r for r in records if r[0] == "example"]
   skipped = {}
   for r in records:
     if r[0] == "skip":
-      skipped[r[3]] = skipped.get(r[3], 0) + 1
+      shard_files.count_skip(skipped, r[3])
   stats = {"split": split, "shard": index, "examples": len(examples),
            "skipped": skipped,
            "speakers": sorted({r[2] for r in examples}),
            "audio_seconds": sum(r[4] for r in examples)}
-  temp = f"{path}.tmp-{uuid.uuid4().hex}"
-  with tf.io.TFRecordWriter(temp) as writer:
-    for record in examples:
-      writer.write(record[3])
-  with tf.io.gfile.GFile(stats_path(path) + ".tmp", "w") as f:
-    f.write(json.dumps(stats, indent=1))
-  tf.io.gfile.rename(stats_path(path) + ".tmp", stats_path(path),
-                     overwrite=True)
-  tf.io.gfile.rename(temp, path, overwrite=True)
-  logging.info("wrote %s: %d examples, skipped %s", path, len(examples),
-               skipped)
+  shard_files.write_shard(shard_path(output_dir, split, index, num_shards),
+                          [r[3] for r in examples], stats)
   return stats
 
 
@@ -268,23 +248,20 @@ def write_summary(output_dir, num_shards, options, pending):
   for split, count in num_shards.items():
     examples, seconds, speakers, finished = 0, 0.0, set(), 0
     for index in range(count):
-      path = stats_path(shard_path(output_dir, split, index, count))
-      if not tf.io.gfile.exists(path):
+      path = shard_path(output_dir, split, index, count)
+      if not shard_files.is_finished(path):
         continue
       finished += 1
-      with tf.io.gfile.GFile(path) as f:
-        stats = json.load(f)
+      stats = shard_files.read_stats(path)
       examples += stats["examples"]
       seconds += stats["audio_seconds"]
       speakers.update(stats["speakers"])
-      for reason, n in stats["skipped"].items():
-        summary["skipped"][reason] = summary["skipped"].get(reason, 0) + n
+      shard_files.add_skips(summary["skipped"], stats["skipped"])
     summary["splits"][split] = {
         "examples": examples, "shards": count, "finished_shards": finished,
         "speakers": len(speakers), "audio_hours": seconds / 3600.0,
-        "pattern": os.path.join(output_dir, f"{split}-*-of-{count:05d}.tfrecord")}
-  with tf.io.gfile.GFile(os.path.join(output_dir, SUMMARY_FILE), "w") as f:
-    f.write(json.dumps(summary, indent=2, sort_keys=True))
+        "pattern": shard_files.shard_pattern(output_dir, split, count)}
+  shard_files.write_summary(output_dir, summary)
   if all(stats["finished_shards"] == stats["shards"]
          for stats in summary["splits"].values()):
     write_tfds_metadata(output_dir, num_shards)
@@ -293,7 +270,7 @@ def write_summary(output_dir, num_shards, options, pending):
   for split, stats in summary["splits"].items():
     for name in ("examples", "speakers", "audio_hours"):
       scalars[f"shards/{split}_{name}"] = stats[name]
-  write_tensorboard(output_dir, scalars)
+  shard_files.write_tensorboard(output_dir, scalars)
   return summary
 
 
@@ -314,8 +291,7 @@ def write_tfds_metadata(output_dir, num_shards):
     lengths, size = [], 0
     for index in range(count):
       path = shard_path(output_dir, split, index, count)
-      with tf.io.gfile.GFile(stats_path(path)) as f:
-        lengths.append(json.load(f)["examples"])
+      lengths.append(shard_files.read_stats(path)["examples"])
       size += tf.io.gfile.stat(path).length
     split_infos.append(tfds.core.SplitInfo(
         name=split, shard_lengths=lengths, num_bytes=size,
@@ -326,16 +302,6 @@ def write_tfds_metadata(output_dir, num_shards):
       check_data=False,
       description="Speech2Face pairs written by s2f-prepare-shards: 16 kHz "
       "int16 speech and the VGG-Face fc7 of the speaker's face.")
-
-
-def write_tensorboard(output_dir, scalars):
-  """Writes a job's totals as scalars to output_dir/tensorboard (step 0)."""
-  writer = tf.summary.create_file_writer(os.path.join(output_dir,
-                                                      "tensorboard"))
-  with writer.as_default(step=0):
-    for name, value in scalars.items():
-      tf.summary.scalar(name, value)
-  writer.close()
 
 
 def _runner(pipeline_options):
@@ -371,8 +337,7 @@ def run(specs, options, loader, pipeline_options=None):
     pipeline_options: beam PipelineOptions (default: in-process runner).
   """
   tf.io.gfile.makedirs(options.output_dir)
-  for stale in tf.io.gfile.glob(os.path.join(options.output_dir, "*.tmp*")):
-    tf.io.gfile.remove(stale)
+  shard_files.remove_stale_temps(options.output_dir)
   keyed, num_shards = plan(specs, options)
   by_shard = {}
   for key, spec in keyed:

@@ -24,13 +24,14 @@ from s2f_tf import face_decoder_trainer
 from s2f_tf import progress
 from s2f_tf import speech_to_face
 from s2f_tf import train_config
-from s2f_tf import trainer
+from s2f_tf import voice_encoder_trainer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
 CONFIGS = os.path.join(REPO_ROOT, "experiments", "configs")
-# (encoder steps, decoder steps, decoder photos) for --quick and the full demo.
 LEARNING_FILE = "learning.json"
+# (encoder steps, decoder steps, decoder photos) for --quick and the full demo
+# (the full demo's steps are those of configs/*/demo.json).
 QUICK = (30, 60, 12)
 FULL = (400, 600, 63)
 # The demo's detector: HOG finds every face of its data (GRID frames, the
@@ -76,17 +77,10 @@ class StageClock:
     print(line, flush=True)
 
 
-def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
-  """Runs the main job into `out_dir`; returns a dict of what it wrote."""
-  clock = StageClock("quick" if quick else "full")
-  encoder_steps, decoder_steps, photos = QUICK if quick else FULL
-  data_dir = data_dir or DEFAULT_DATA_DIR
-  has_data = os.path.isdir(data_dir)
-  os.makedirs(out_dir, exist_ok=True)
+def _media(data_dir, out_dir, learning):
+  """Stage 1: talking-face clips (GRID, FSDD pairs, or espeak-ng); specs."""
   media_dir = os.path.join(out_dir, "media")
-  learning = has_data and not quick
-  specs = []
-  if has_data:
+  if os.path.isdir(data_dir):
     demo_media.grid_clips(data_dir, media_dir)
     specs = clip_sources.video_folder(media_dir)
     if learning:
@@ -98,25 +92,24 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
           "photo (artificial pairs).")
     demo_media.espeak_clips(media_dir)
     specs = clip_sources.video_folder(media_dir)
-  clock.finish(f"{len(specs)} clips")
+  return media_dir, specs
 
-  random_vgg = not vgg_face_weights
+
+def _shards(specs, out_dir, vgg_face_weights):
+  """Stage 2: the shard job; (summary, train pattern, test split stats)."""
   loader = prepare_shards_lib.model_loader(
       detector=DETECTOR, vgg_face_weights_path=vgg_face_weights,
-      allow_random_vgg_face=random_vgg)
-  shard_dir = os.path.join(out_dir, "shards")
+      allow_random_vgg_face=not vgg_face_weights)
   summary = prepare_shards_lib.run(
       specs, prepare_shards_lib.ShardOptions(
-          output_dir=shard_dir, test_fraction=0.2, examples_per_shard=16),
-      loader)
-  train_pattern = summary["splits"]["train"]["pattern"]
+          output_dir=os.path.join(out_dir, "shards"), test_fraction=0.2,
+          examples_per_shard=16), loader)
   test = summary["splits"].get("test", {"examples": 0})
-  test_pattern = test["pattern"] if test["examples"] else train_pattern
-  if not test["examples"]:
-    print("No test clips: evaluating on the training clips.")
-  clock.finish(f"{summary['splits']['train']['examples']} train, "
-               f"{test['examples']} test, skipped {summary['skipped']}")
+  return summary, summary["splits"]["train"]["pattern"], test
 
+
+def _decoder_data(data_dir, out_dir, photos, vgg_face_weights):
+  """Stage 3: face photos -> the face decoder's data; its directory."""
   photo_dir = os.path.join(out_dir, "decoder_photos")
   os.makedirs(photo_dir, exist_ok=True)
   sources = sorted(glob.glob(os.path.join(data_dir, "faces", "img*.jpg")))
@@ -135,28 +128,79 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
           output_dir=decoder_data),
       lambda: prepare_decoder_data_lib.load_models(
           DETECTOR, vgg_face_weights_path=vgg_face_weights,
-          allow_random_vgg_face=random_vgg))
-  clock.finish()
+          allow_random_vgg_face=not vgg_face_weights))
+  return decoder_data
 
-  decoder_config = face_decoder_trainer.DecoderTrainConfig.load(
-      os.path.join(CONFIGS, "face_decoder", "tiny.json")).replace(
-          data_dir=decoder_data, train_steps=decoder_steps,
-          log_every=20, image_every=decoder_steps)
-  decoder_run = os.path.join(out_dir, "face_decoder")
-  face_decoder_trainer.train(decoder_config, decoder_run)
-  decoder_path = os.path.join(decoder_run, face_decoder_trainer.EXPORT_DIR,
-                              face_decoder_trainer.DECODER_FILE)
-  clock.finish()
 
-  encoder_config = train_config.TrainConfig.load(
-      os.path.join(CONFIGS, "voice_encoder", "tiny.json")).replace(
+def _train_decoder(decoder_data, out_dir, steps):
+  """Stage 4: the face decoder (configs/face_decoder/demo.json); its export."""
+  config = train_config.DecoderTrainConfig.load(
+      os.path.join(CONFIGS, "face_decoder", "demo.json")).replace(
+          data_dir=decoder_data, train_steps=steps)
+  run = os.path.join(out_dir, "face_decoder")
+  face_decoder_trainer.train(config, run)
+  return os.path.join(run, face_decoder_trainer.EXPORT_DIR,
+                      face_decoder_trainer.DECODER_FILE)
+
+
+def _train_encoder(train_pattern, test_pattern, decoder_path, out_dir, steps,
+                   vgg_face_weights):
+  """Stage 5: the voice encoder (configs/voice_encoder/demo.json)."""
+  config = train_config.TrainConfig.load(
+      os.path.join(CONFIGS, "voice_encoder", "demo.json")).replace(
           train_pattern=train_pattern, eval_pattern=test_pattern,
-          train_steps=encoder_steps, decoder_path=decoder_path,
-          fc8_weights=vgg_face_weights, log_every=10,
-          image_every=encoder_steps, checkpoint_every=encoder_steps,
-          eval_every=encoder_steps, eval_batches=4, batch_size=4)
-  encoder_run = os.path.join(out_dir, "voice_encoder")
-  trainer.train(encoder_config, encoder_run)
+          train_steps=steps, decoder_path=decoder_path,
+          fc8_weights=vgg_face_weights)
+  run = os.path.join(out_dir, "voice_encoder")
+  voice_encoder_trainer.train(config, run)
+  return config, run
+
+
+def _print_summary(results, learned, examples, segment_seconds, random_vgg,
+                   face_png, report, out_dir):
+  print()
+  if learned:
+    print("\n".join(voice_learning.summary_lines(learned)))
+  gallery = results["table3"][f"{segment_seconds:g}s"]["gallery"]
+  print("Test split retrieval (speakers unseen in training"
+        + (" + held-out FSDD utterances" if learned else "")
+        + f"; far too few speakers to mean anything): cosine R@1 "
+        f"{gallery['cosine'][1]:.1f} % in galleries of "
+        f"{gallery['gallery_size']} (chance {gallery['chance'][1]:.1f} %)")
+  print("\n" + DISCLAIMER.format(
+      examples=examples,
+      random=" and a RANDOM stand-in for VGG-Face (no weights given)"
+      if random_vgg else "",
+      learned=" and that the voice encoder learns from real voices (above)"
+      if learned else ""))
+  print(f"\nPredicted face:  {face_png}\nReport:          {report}\n"
+        f"TensorBoard:     tensorboard --logdir {out_dir}")
+
+
+def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
+  """Runs the main job into `out_dir`; returns a dict of what it wrote."""
+  clock = StageClock("quick" if quick else "full")
+  encoder_steps, decoder_steps, photos = QUICK if quick else FULL
+  data_dir = data_dir or DEFAULT_DATA_DIR
+  os.makedirs(out_dir, exist_ok=True)
+  learning = os.path.isdir(data_dir) and not quick
+  media_dir, specs = _media(data_dir, out_dir, learning)
+  clock.finish(f"{len(specs)} clips")
+
+  summary, train_pattern, test = _shards(specs, out_dir, vgg_face_weights)
+  test_pattern = test["pattern"] if test["examples"] else train_pattern
+  if not test["examples"]:
+    print("No test clips: evaluating on the training clips.")
+  clock.finish(f"{summary['splits']['train']['examples']} train, "
+               f"{test['examples']} test, skipped {summary['skipped']}")
+
+  decoder_data = _decoder_data(data_dir, out_dir, photos, vgg_face_weights)
+  clock.finish()
+  decoder_path = _train_decoder(decoder_data, out_dir, decoder_steps)
+  clock.finish()
+  encoder_config, encoder_run = _train_encoder(
+      train_pattern, test_pattern, decoder_path, out_dir, encoder_steps,
+      vgg_face_weights)
   clock.finish()
 
   model = speech_to_face.SpeechToFace.from_workdir(encoder_run)
@@ -185,25 +229,10 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
   report = os.path.join(eval_dir, evaluation_lib.REPORT_FILE)
   clock.finish()
 
-  examples = summary["splits"]["train"]["examples"] + test["examples"]
-  print()
-  if learned:
-    print("\n".join(voice_learning.summary_lines(learned)))
-  gallery = results["table3"][f"{encoder_config.segment_seconds:g}s"][
-      "gallery"]
-  print("Test split retrieval (speakers unseen in training"
-        + (" + held-out FSDD utterances" if learned else "")
-        + f"; far too few speakers to mean anything): cosine R@1 "
-        f"{gallery['cosine'][1]:.1f} % in galleries of "
-        f"{gallery['gallery_size']} (chance {gallery['chance'][1]:.1f} %)")
-  print("\n" + DISCLAIMER.format(
-      examples=examples,
-      random=" and a RANDOM stand-in for VGG-Face (no weights given)"
-      if random_vgg else "",
-      learned=" and that the voice encoder learns from real voices (above)"
-      if learned else ""))
-  print(f"\nPredicted face:  {face_png}\nReport:          {report}\n"
-        f"TensorBoard:     tensorboard --logdir {out_dir}")
+  _print_summary(results, learned,
+                 summary["splits"]["train"]["examples"] + test["examples"],
+                 encoder_config.segment_seconds, not vgg_face_weights,
+                 face_png, report, out_dir)
   return {"face": face_png, "report": report, "results": results,
           "shards": summary, "encoder_run": encoder_run,
           "decoder": decoder_path, "learning": learned}

@@ -16,7 +16,7 @@ import wave
 import cv2
 import numpy as np
 
-from s2f_tf.faces import video
+from s2f_tf import media
 
 # FSDD speaker -> face photo of ../shared/data/faces (fixed, artificial map).
 FSDD_FACE_OF = {"george": "img1.jpg", "jackson": "img10.jpg",
@@ -38,7 +38,7 @@ def still_video(path, rgb, audio_path=None, seconds=None, silent_audio=False):
     command += ["-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono"]
   if audio_path and not seconds:
     # -shortest alone overshoots by seconds with a looped still image.
-    seconds = video.probe(audio_path)[0]
+    seconds = media.probe(audio_path)[0]
   if seconds:
     command += ["-t", f"{seconds:.3f}"]
   command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-vf",

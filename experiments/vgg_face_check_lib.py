@@ -17,7 +17,7 @@ import scipy.stats
 from sklearn import metrics
 
 from s2f_tf.faces import face_detector
-from s2f_tf.faces import video
+from s2f_tf import media
 
 MIN_AUC = 0.9
 MIN_SPEARMAN = 0.6
@@ -40,7 +40,7 @@ def features(names, faces_dir, detector, fc7_fn):
   """{file name: fc7} for every photo whose face is found (others skipped)."""
   out = {}
   for name in sorted(set(names)):
-    rgb = video.read_image(os.path.join(faces_dir, name))
+    rgb = media.read_image(os.path.join(faces_dir, name))
     boxes = detector.detect(rgb)
     if not boxes:
       continue

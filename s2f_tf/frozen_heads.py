@@ -18,16 +18,13 @@ from s2f_tf.models import face_decoder
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights
 
-FEATURE_DIM = 4096
-
-
 def _frozen_dense(units, name, seed, kernel=None, bias=None):
   layer = keras.layers.Dense(
       units, name=name, kernel_initializer=keras.initializers.GlorotUniform(
           seed=seed))
-  layer.build((None, FEATURE_DIM))
+  layer.build((None, face_decoder.FEATURE_DIM))
   if kernel is not None:
-    layer.set_weights([kernel.reshape(FEATURE_DIM, units).astype(np.float32),
+    layer.set_weights([kernel.reshape(face_decoder.FEATURE_DIM, units).astype(np.float32),
                        bias.reshape(units).astype(np.float32)])
   layer.trainable = False
   return layer
@@ -74,7 +71,7 @@ def load_face_decoder(decoder_path="", seed=0):
         "No face decoder given (--decoder_path): using a RANDOM frozen "
         "Dense(1000) as f_dec. Train one with the face-decoder binary for "
         "meaningful results.")
-    return _frozen_dense(face_decoder.FC_UNITS, face_decoder.FC_LAYER, seed + 1), None
+    return _frozen_dense(face_decoder.FC1000_UNITS, face_decoder.FC_LAYER, seed + 1), None
   decoder = keras.models.load_model(decoder_path, compile=False)
   decoder.trainable = False
   return decoder.get_layer(face_decoder.FC_LAYER), decoder

@@ -12,7 +12,7 @@ from s2f_tf.audio import spectrogram
 from tfrecords_schema import shard_summary
 from tfrecords_schema import speech_face
 
-FACE_IMAGE_SIZE = 224
+FACE_IMAGE_SIZE = speech_face.FACE_SIZE
 # `tfds:DIR:SPLIT` reads a shard directory through TFDS (its metadata is
 # written by the shard job), with TFDS split slicing: tfds:/data:train[:10%].
 TFDS_PREFIX = "tfds:"

@@ -20,7 +20,7 @@ from s2f_tf import frozen_heads
 from s2f_tf import run_record
 from s2f_tf import train_config
 from s2f_tf import windowed_encoder
-from s2f_tf.audio import media
+from s2f_tf import media
 from s2f_tf.audio import spectrogram
 from s2f_tf.models import voice_encoder
 
@@ -161,6 +161,65 @@ def _convert_tflite(saved_model, signature):
   return converter.convert()
 
 
+def _write_checked_saved_model(model, path, test):
+  """Writes the SavedModel to `path` only if it matches the Keras model on
+  `test`; returns its outputs on `test`."""
+  archive = keras.export.ExportArchive()
+  archive.track(model.encoder)
+  if model.decoder is not None:
+    archive.track(model.decoder)
+  signature = [tf.TensorSpec([None, None], tf.float32, name="waveform")]
+  archive.add_endpoint(name="serve", fn=lambda waveform: model(waveform),
+                       input_signature=signature)
+  archive.add_endpoint(
+      name="serve_feature",
+      fn=lambda waveform: {"feature": model.encoder(
+          model.front_end(waveform), training=False)},
+      input_signature=signature)
+  staging = path + ".unchecked"
+  if tf.io.gfile.exists(staging):
+    tf.io.gfile.rmtree(staging)
+  archive.write_out(staging)
+  expected = {k: np.asarray(v) for k, v in model(test).items()}
+  restored = tf.saved_model.load(staging)  # keep a reference while calling
+  actual = {k: v.numpy() for k, v in restored.serve(tf.constant(test)).items()}
+  try:
+    for key, value in expected.items():
+      check_export(f"SavedModel {key}", actual[key], value)
+  except ExportMismatchError:
+    tf.io.gfile.rmtree(staging)
+    raise
+  if tf.io.gfile.exists(path):
+    tf.io.gfile.rmtree(path)
+  tf.io.gfile.rename(staging, path)
+  return actual
+
+
+def _write_checked_tflite(saved_model, out_dir, test, reference):
+  """The first signature that converts ('serve', else 'serve_feature'),
+  checked against the SavedModel's outputs; (path, signature, note)."""
+  note = None
+  for signature_key in ("serve", "serve_feature"):
+    try:
+      flatbuffer = _convert_tflite(saved_model, signature_key)
+    except Exception as e:  # pylint: disable=broad-except
+      message = str(e)
+      reason = ("MatrixSolve (the decoder's spline warp) has no TFLite "
+                "kernel" if "MatrixSolve" in message else message[:300])
+      note = f"'{signature_key}' not converted: {reason}"
+      logging.warning("TFLite: %s", note)
+      continue
+    runner = tf.lite.Interpreter(model_content=flatbuffer
+                                ).get_signature_runner(signature_key)
+    for key, value in runner(waveform=test).items():
+      check_export(f"TFLite {key}", value, reference[key])
+    path = os.path.join(out_dir, TFLITE_FILE)
+    with open(path, "wb") as f:
+      f.write(flatbuffer)
+    return path, signature_key, note
+  return None, None, note
+
+
 def export(model, out_dir, tflite=False, check_seconds=2.0):
   """SavedModel with `serve(waveform[batch, samples]) -> {feature, image}`
   and `serve_feature(waveform) -> {feature}`.
@@ -175,59 +234,14 @@ def export(model, out_dir, tflite=False, check_seconds=2.0):
     {'saved_model', 'tflite' (path or None), 'tflite_signature',
      'tflite_note' (why the full model is not in TFLite, or None)}
   """
-  archive = keras.export.ExportArchive()
-  archive.track(model.encoder)
-  if model.decoder is not None:
-    archive.track(model.decoder)
-  signature = [tf.TensorSpec([None, None], tf.float32, name="waveform")]
-  archive.add_endpoint(name="serve", fn=lambda waveform: model(waveform),
-                       input_signature=signature)
-  archive.add_endpoint(
-      name="serve_feature",
-      fn=lambda waveform: {"feature": model.encoder(
-          model.front_end(waveform), training=False)},
-      input_signature=signature)
-  path = os.path.join(out_dir, SAVED_MODEL_DIR)
-  staging = path + ".unchecked"
-  if tf.io.gfile.exists(staging):
-    tf.io.gfile.rmtree(staging)
-  archive.write_out(staging)
   test = np.random.RandomState(0).uniform(
       -0.3, 0.3, (1, spectrogram.num_samples(check_seconds))).astype(
           np.float32)
-  expected = {k: np.asarray(v) for k, v in model(test).items()}
-  restored = tf.saved_model.load(staging)  # keep a reference while calling
-  actual = restored.serve(tf.constant(test))
-  try:
-    for key, value in expected.items():
-      check_export(f"SavedModel {key}", actual[key].numpy(), value)
-  except ExportMismatchError:
-    tf.io.gfile.rmtree(staging)
-    raise
-  if tf.io.gfile.exists(path):
-    tf.io.gfile.rmtree(path)
-  tf.io.gfile.rename(staging, path)
+  path = os.path.join(out_dir, SAVED_MODEL_DIR)
+  reference = _write_checked_saved_model(model, path, test)
   result = {"saved_model": path, "tflite": None, "tflite_signature": None,
             "tflite_note": None}
   if tflite:
-    for signature_key in ("serve", "serve_feature"):
-      try:
-        flatbuffer = _convert_tflite(path, signature_key)
-      except Exception as e:  # pylint: disable=broad-except
-        message = str(e)
-        reason = ("MatrixSolve (the decoder's spline warp) has no TFLite "
-                  "kernel" if "MatrixSolve" in message else message[:300])
-        result["tflite_note"] = f"'{signature_key}' not converted: {reason}"
-        logging.warning("TFLite: %s", result["tflite_note"])
-        continue
-      runner = tf.lite.Interpreter(model_content=flatbuffer
-                                  ).get_signature_runner(signature_key)
-      lite = runner(waveform=test)
-      for key, value in lite.items():
-        check_export(f"TFLite {key}", value, actual[key].numpy())
-      result["tflite"] = os.path.join(out_dir, TFLITE_FILE)
-      result["tflite_signature"] = signature_key
-      with open(result["tflite"], "wb") as f:
-        f.write(flatbuffer)
-      break
+    result["tflite"], result["tflite_signature"], result["tflite_note"] = (
+        _write_checked_tflite(path, out_dir, test, reference))
   return result

@@ -1,7 +1,10 @@
-"""Training configuration of the voice encoder, with the paper's values as defaults.
+"""The typed, nested configs of s2f's two trainers, with the paper's values as defaults.
 
-`TrainConfig` is what the training binary's flags fill in and what the
-trainer writes into its workdir as config.json (the workdir is the record).
+Both trainers share the `optimizer`, `loop` and `runtime` sections (one
+definition each); `data` and `model` are each trainer's own. A config is
+what a training binary's flags fill in (one flag per leaf, flat names) and
+what the trainer writes into its workdir as config.json (the workdir is the
+record). Config files store only what differs from these defaults.
 """
 
 import dataclasses
@@ -12,50 +15,99 @@ from s2f_tf.losses import speech2face_loss
 
 
 @dataclasses.dataclass
-class TrainConfig(run_config.RunConfig):
-  """All knobs of one voice-encoder training run."""
+class OptimizerConfig(run_config.RunConfig):
+  """Adam with a staircase exponential decay (Sec. 4 for the encoder)."""
 
-  train_pattern: str = ""  # Glob of the training TFRecord shards.
-  eval_pattern: str = ""  # Glob of the eval shards ("": no evaluation).
-  batch_size: int = 8  # Sec. 4.
-  epochs: float = 3.0  # Sec. 4.
-  # Steps to run; 0 derives them from `epochs` x training examples / batch.
-  # Paper: 3 x 1.7 M / 8 = 637,500.
-  train_steps: int = 0
   learning_rate: float = 1e-3  # Sec. 4.
-  lr_decay_rate: float = 0.95  # x0.95 ...
+  lr_decay_rate: float = 0.95  # x0.95 ... (1.0: constant)
   lr_decay_steps: int = 10_000  # ... every 10,000 iterations, Sec. 4.
   adam_beta1: float = 0.5  # Sec. 4.
   adam_beta2: float = 0.999  # Not given; Adam's default.
   adam_epsilon: float = 1e-4  # Sec. 4.
-  lambda1: float = speech2face_loss.LAMBDA1  # Eq. 1 weight of the f_dec L1.
-  lambda2: float = speech2face_loss.LAMBDA2  # Eq. 1 distillation weight.
-  temperature: float = speech2face_loss.DISTILL_TEMPERATURE  # Eq. 1 T.
-  loss_type: str = "paper"  # 'paper' (Eq. 1) or 'pixel' (Fig. 8 ablation).
-  segment_seconds: float = spectrogram.CLIP_SECONDS  # Speech per example.
-  encoder: str = "table1"  # 'table1' or 'tiny' (tests / quick demo only).
-  use_batch_norm: bool = True  # False: Fig. 9 ablation.
+
+
+@dataclasses.dataclass
+class LoopConfig(run_config.RunConfig):
+  """How long to train and how often to log, draw, save and evaluate."""
+
+  # Steps to run; 0 (encoder only) derives them from `epochs` x training
+  # examples / batch. Paper: 3 x 1.7 M / 8 = 637,500.
+  train_steps: int = 0
+  # Cadence: every N steps and at the last step (0: only at the last).
+  log_every: int = 100  # Steps between loss logs.
+  image_every: int = 1000  # Steps between TensorBoard face images.
+  checkpoint_every: int = 1000  # Steps between checkpoints.
+  keep_checkpoints: int = 5  # Newest checkpoints kept.
+  eval_every: int = 5000  # Steps between evaluations (and one at the end).
+  eval_batches: int = 50  # Batches per evaluation.
+
+
+@dataclasses.dataclass
+class RuntimeConfig(run_config.RunConfig):
+  """Where and how the steps run."""
+
+  strategy: str = "default"  # default | one_device | mirrored | multi_worker | tpu
+  tpu: str = ""  # TPU name or address for strategy=tpu.
   # XLA-compile each replica's forward and backward pass (one replica per
   # process: XLA cannot compile synchronised BN's cross-replica sums).
   jit_compile: bool = False
-  # The encoder computes in bfloat16 (variables, heads and loss in float32).
+  # The model computes in bfloat16 (variables, heads and loss in float32).
   mixed_precision: bool = False
-  strategy: str = "default"  # default | one_device | mirrored | multi_worker | tpu
-  tpu: str = ""  # TPU name or address for strategy=tpu.
+  deterministic: bool = False  # Fixed data order and TF op determinism.
+  seed: int = 0  # Initialisation and shuffling seed.
+
+
+@dataclasses.dataclass
+class EncoderDataConfig(run_config.RunConfig):
+  train_pattern: str = ""  # Glob of the training TFRecord shards.
+  eval_pattern: str = ""  # Glob of the eval shards ("": no evaluation).
+  batch_size: int = 8  # Sec. 4.
+  epochs: float = 3.0  # Sec. 4.
+  segment_seconds: float = spectrogram.CLIP_SECONDS  # Speech per example.
+  shuffle_buffer: int = 4096  # Examples in the shuffle buffer.
+
+
+@dataclasses.dataclass
+class EncoderModelConfig(run_config.RunConfig):
+  encoder: str = "table1"  # 'table1' or 'tiny' (tests / quick demo only).
+  use_batch_norm: bool = True  # False: Fig. 9 ablation.
+  loss_type: str = "paper"  # 'paper' (Eq. 1) or 'pixel' (Fig. 8 ablation).
+  lambda1: float = speech2face_loss.LAMBDA1  # Eq. 1 weight of the f_dec L1.
+  lambda2: float = speech2face_loss.LAMBDA2  # Eq. 1 distillation weight.
+  temperature: float = speech2face_loss.DISTILL_TEMPERATURE  # Eq. 1 T.
   decoder_path: str = ""  # Exported face decoder (.keras); "" = random fc.
   fc8_weights: str = ""  # VGG-Face .h5/.mat for fc8; "" = random fc8.
   # Train against seeded random f_dec / fc8 when decoder_path / fc8_weights
   # are not given (tests and the demo only: Eq. 1 is then meaningless).
   allow_random_heads: bool = False
-  shuffle_buffer: int = 4096  # Examples in the shuffle buffer.
-  deterministic: bool = False  # Fixed data order and TF op determinism.
-  seed: int = 0  # Initialisation and shuffling seed.
-  log_every: int = 100  # Steps between loss logs.
-  image_every: int = 1000  # Steps between TensorBoard face images.
-  checkpoint_every: int = 1000  # Steps between checkpoints.
-  keep_checkpoints: int = 5  # Newest checkpoints kept.
-  eval_every: int = 5000  # Steps between evaluations.
-  eval_batches: int = 50  # Batches per evaluation.
+
+
+def _section(cls, **defaults):
+  return dataclasses.field(default_factory=lambda: cls(**defaults))
+
+
+def _check_positive(config, names):
+  for name in names:
+    if getattr(config, name) <= 0:
+      raise ValueError(f"--{name}={getattr(config, name)}: must be > 0")
+
+
+def _check_cadence(config):
+  for name in ("log_every", "image_every", "checkpoint_every", "eval_every"):
+    if getattr(config, name) < 0:
+      raise ValueError(f"--{name}={getattr(config, name)}: must be >= 0 "
+                       "(0: only at the last step)")
+
+
+@dataclasses.dataclass
+class TrainConfig(run_config.RunConfig):
+  """All knobs of one voice-encoder training run (paper values by default)."""
+
+  data: EncoderDataConfig = _section(EncoderDataConfig)
+  model: EncoderModelConfig = _section(EncoderModelConfig)
+  optimizer: OptimizerConfig = _section(OptimizerConfig)
+  loop: LoopConfig = _section(LoopConfig)
+  runtime: RuntimeConfig = _section(RuntimeConfig)
 
   def validate(self):
     """Raises ValueError naming the flag of the first bad value."""
@@ -68,15 +120,61 @@ class TrainConfig(run_config.RunConfig):
       if getattr(self, name) not in allowed:
         raise ValueError(f"--{name}={getattr(self, name)!r}: choose one of "
                          f"{', '.join(allowed)}")
-    for name in ("batch_size", "learning_rate", "lr_decay_steps",
-                 "segment_seconds", "log_every", "checkpoint_every",
-                 "image_every", "eval_every", "keep_checkpoints"):
-      if getattr(self, name) <= 0:
-        raise ValueError(f"--{name}={getattr(self, name)}: must be > 0")
+    _check_positive(self, ("batch_size", "learning_rate", "lr_decay_steps",
+                           "segment_seconds", "keep_checkpoints"))
+    _check_cadence(self)
     if self.jit_compile and self.deterministic:
       raise ValueError("--jit_compile with --deterministic: XLA has no "
                        "deterministic MaxPool gradient; drop one of them")
     if not self.train_pattern:
       raise ValueError("--train_pattern is required: a glob of training "
                        "shards (s2f-prepare-shards writes them)")
+    return self
+
+
+@dataclasses.dataclass
+class DecoderDataConfig(run_config.RunConfig):
+  data_dir: str = ""  # Output of prepare_decoder_data (summary.json + shards).
+  batch_size: int = 8
+  cache: bool = False  # Keep parsed examples in memory (small data sets).
+  shuffle_buffer: int = 1024
+
+
+@dataclasses.dataclass
+class DecoderModelConfig(run_config.RunConfig):
+  decoder: str = "full"  # face_decoder.SPECS: 'full' or 'tiny' (tests, demo).
+  use_batch_norm: bool = False  # True brings back the centre blot.
+  landmark_weight: float = 1.0  # x MSE of landmarks / 224.
+  texture_weight: float = 1.0  # x mean |texture - target| in [0, 1].
+  identity_weight: float = 0.0  # x (1 - cos) of VGG-Face fc7; needs weights.
+  vgg_face_weights: str = ""
+
+
+@dataclasses.dataclass
+class DecoderTrainConfig(run_config.RunConfig):
+  """Knobs of one face-decoder run (values chosen by s2f: WORKSPACE.md)."""
+
+  data: DecoderDataConfig = _section(DecoderDataConfig)
+  model: DecoderModelConfig = _section(DecoderModelConfig)
+  optimizer: OptimizerConfig = _section(
+      OptimizerConfig, learning_rate=1e-4, lr_decay_rate=1.0, adam_beta1=0.9,
+      adam_epsilon=1e-7)
+  loop: LoopConfig = _section(LoopConfig, train_steps=50_000, eval_every=0)
+  runtime: RuntimeConfig = _section(RuntimeConfig)
+
+  def validate(self):
+    """Raises ValueError naming the flag of the first bad value."""
+    from s2f_tf import strategy as strategy_lib  # pylint: disable=g-import-not-at-top
+    from s2f_tf.models import face_decoder  # pylint: disable=g-import-not-at-top
+    for name, allowed in (("strategy", strategy_lib.STRATEGIES),
+                          ("decoder", tuple(face_decoder.SPECS))):
+      if getattr(self, name) not in allowed:
+        raise ValueError(f"--{name}={getattr(self, name)!r}: choose one of "
+                         f"{', '.join(allowed)}")
+    _check_positive(self, ("batch_size", "learning_rate", "lr_decay_steps",
+                           "train_steps", "keep_checkpoints"))
+    _check_cadence(self)
+    if not self.data_dir:
+      raise ValueError("--data_dir is required: the output of "
+                       "s2f-prepare-decoder-data")
     return self

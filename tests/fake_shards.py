@@ -1,11 +1,14 @@
 """Writes tiny speech/face shards through the schema, for pipeline and binary tests."""
 
+import json
 import os
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
+from tfrecords_schema import face_decoder_example
+from tfrecords_schema import shard_summary
 from tfrecords_schema import speech_face
 
 
@@ -39,3 +42,23 @@ def write_shards(directory, split, num_examples, num_shards=2, seconds=2.5,
   for writer in writers:
     writer.close()
   return os.path.join(directory, f"{split}-*.tfrecord")
+
+
+def write_decoder_data(directory, count=8):
+  """`count` random face-decoder examples and their summary.json (as the
+  decoder data job writes them); returns `directory`."""
+  rng = np.random.RandomState(0)
+  os.makedirs(directory)
+  mean = rng.uniform(60, 160, (68, 2))
+  with tf.io.TFRecordWriter(os.path.join(
+      directory, "faces-00000-of-00001.tfrecord")) as writer:
+    for i in range(count):
+      jpeg = tf.io.encode_jpeg(tf.constant(rng.randint(
+          0, 255, (224, 224, 3)), tf.uint8)).numpy()
+      writer.write(face_decoder_example.encode(
+          fc7=rng.rand(4096), aligned_jpeg=jpeg,
+          landmarks=mean + rng.randn(68, 2), image_id=f"img{i}"))
+  with open(os.path.join(directory, shard_summary.SUMMARY_FILE), "w") as f:
+    json.dump({"mean_landmarks": mean.tolist(), "pattern": os.path.join(
+        directory, "faces-*-of-00001.tfrecord")}, f)
+  return directory

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from data_prep import clip_sources
 from experiments import demo_media
-from s2f_tf.faces import video
+from s2f_tf import media
 from tests import shared_data
 
 
@@ -22,7 +22,7 @@ class DemoMediaTest(tf.test.TestCase):
     specs = clip_sources.voxceleb(voices, faces)
     self.assertLen(specs, made)
     for spec in specs:
-      duration = video.probe(spec.media_path)[0]
+      duration = media.probe(spec.media_path)[0]
       self.assertBetween(duration, 3.0, 4.2)  # recordings are < 1 s each
       self.assertTrue(os.path.isfile(spec.face_image_path))
       self.assertTrue(spec.speaker_id.startswith("fsdd_"))

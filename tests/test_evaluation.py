@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from experiments import evaluation_lib
 from experiments import prediction_pass
-from s2f_tf import trainer
+from s2f_tf import voice_encoder_trainer
 from tests import binaries
 from tests import fake_shards
 from tests import shared_data
@@ -47,7 +47,7 @@ class EvaluationTest(tf.test.TestCase):
     for path in tf.io.gfile.glob(os.path.join(workdir, "train", "events.*")):
       for event in tf.compat.v1.train.summary_iterator(path):
         tags.update(v.tag for v in event.summary.value)
-    self.assertContainsSubset(trainer.IMAGE_TAGS, tags)
+    self.assertContainsSubset(voice_encoder_trainer.IMAGE_TAGS, tags)
     results = evaluation_lib.evaluate(config, classifier=GenderByBrightness())
     self.assertEqual(results["examples"], 12)
     self.assertEqual(results["speakers"], 3)

@@ -1,9 +1,9 @@
 """Face decoder: data prep on real photos, a short CPU training run, export."""
 
-import json
 import os
 import shutil
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 import tensorflow as tf
@@ -13,18 +13,21 @@ from s2f_tf import face_decoder_input
 from s2f_tf import face_decoder_trainer
 from s2f_tf import frozen_heads
 from s2f_tf import run_record
+from s2f_tf import train_config
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
+from s2f_tf.losses import face_decoder_loss
 from s2f_tf.models import face_decoder
 from tests import binaries
+from tests import fake_shards
 from tests import media_factory
 from tests import shared_data
-from tfrecords_schema import face_decoder_example
 
 BINARY = os.path.join(shared_data.REPO_ROOT, "experiments",
                       "train_face_decoder.py")
-TINY = os.path.join(shared_data.REPO_ROOT, "experiments", "configs",
-                    "face_decoder", "tiny.json")
+CONFIGS = os.path.join(shared_data.REPO_ROOT, "experiments", "configs",
+                       "face_decoder")
+TINY = os.path.join(CONFIGS, "tiny.json")
 REAL_FACES = ("img1.jpg", "img10.jpg", "img12.jpg", "img14.jpg", "img16.jpg",
               "img2.jpg")
 
@@ -70,7 +73,7 @@ def run_binary(*args):
   return binaries.run_ok([BINARY, *args])
 
 
-class FaceDecoderTest(tf.test.TestCase):
+class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_prep_train_export_resume(self):
     root = self.create_tempdir().full_path
@@ -112,10 +115,6 @@ class FaceDecoderTest(tf.test.TestCase):
     self.assertEqual(image.shape, (2, 224, 224, 3))
     self.assertBetween(float(image.min()), 0.0, 1.0)
     fc, decoder = frozen_heads.load_face_decoder(exported)
-    first = keras.models.load_model(os.path.join(
-        workdir, face_decoder_trainer.EXPORT_DIR,
-        face_decoder_trainer.FIRST_LAYER_FILE))
-    self.assertAllClose(first(features), fc(features), atol=1e-5)
     self.assertEqual(fc.kernel.shape, (4096, 1000))
     self.assertEqual(decoder.trainable_variables, [])
 
@@ -138,54 +137,85 @@ class FaceDecoderTest(tf.test.TestCase):
         shutil.copy(os.path.join(faces, name), folder)
     data = os.path.join(root, "data")
     lib.run(folder, lib.DecoderDataOptions(output_dir=data), fake_loader)
-    config = face_decoder_trainer.DecoderTrainConfig.load(TINY).replace(
+    config = train_config.DecoderTrainConfig.load(TINY).replace(
         data_dir=data, train_steps=600, log_every=600, image_every=600,
         checkpoint_every=600)
-    trainer = face_decoder_trainer.DecoderTrainer(
-        config, os.path.join(root, "run"))
-    trainer.train()
+    loop = face_decoder_trainer.trainer(config, os.path.join(root, "run"))
+    loop.train()
     batch = next(iter(face_decoder_input.make_dataset(
-        os.path.join(data, "*.tfrecord"), trainer.mean_landmarks, 16, False)))
-    images = np.asarray(trainer.decoder(batch["fc7"],
-                                        training=False)["image"])
+        os.path.join(data, "*.tfrecord"), loop.task.mean_landmarks, 16,
+        False)))
+    images = np.asarray(loop.model(batch["fc7"], training=False)["image"])
     centre = images[:, 56:168, 56:168]  # the face; hair and border excluded
     white = centre.min(-1) >= 0.99
     saturated_colour = (centre.max(-1) >= 0.99) & (centre.min(-1) <= 0.01)
     per_image = (white | saturated_colour).reshape(len(images), -1).sum(1)
     self.assertLessEqual(int(per_image.max()), 3, per_image)
 
-  def test_default_config_runs_full_size_decoder(self):
+  @parameterized.parameters("default.json", "tiny.json", "demo.json")
+  def test_every_shipped_config_runs(self, name):
     root = self.create_tempdir().full_path
-    data = os.path.join(root, "data")
-    os.makedirs(data)
-    rng = np.random.RandomState(0)
-    mean = rng.uniform(60, 160, (68, 2))
-    with tf.io.TFRecordWriter(os.path.join(
-        data, "faces-00000-of-00001.tfrecord")) as writer:
-      for i in range(2):
-        jpeg = tf.io.encode_jpeg(tf.constant(rng.randint(
-            0, 255, (224, 224, 3)), tf.uint8)).numpy()
-        writer.write(face_decoder_example.encode(
-            fc7=rng.rand(4096), aligned_jpeg=jpeg,
-            landmarks=mean + rng.randn(68, 2), image_id=f"img{i}"))
-    with open(os.path.join(data, lib.SUMMARY_FILE), "w") as f:
-      json.dump({"mean_landmarks": mean.tolist(), "pattern": os.path.join(
-          data, "faces-*-of-00001.tfrecord")}, f)
+    data = fake_shards.write_decoder_data(os.path.join(root, "data"), 2)
     workdir = os.path.join(root, "run")
-    run_binary("--workdir", workdir, "--data_dir", data, "--train_steps",
-               "1", "--batch_size", "2", "--log_every", "1")
-    config = face_decoder_trainer.DecoderTrainConfig.load(os.path.join(
+    run_binary("--config", os.path.join(CONFIGS, name), "--workdir", workdir,
+               "--data_dir", data, "--train_steps", "1", "--batch_size", "2",
+               "--log_every", "1")
+    config = train_config.DecoderTrainConfig.load(os.path.join(
         workdir, run_record.CONFIG_FILE))
-    self.assertEqual(config.width_divisor, 1)  # the full-size decoder
+    self.assertEqual(config.decoder,
+                     "full" if name == "default.json" else "tiny")
     self.assertEqual(run_record.read_metrics(workdir)[0]["step"], 1)
     self.assertTrue(os.path.exists(os.path.join(
         workdir, face_decoder_trainer.EXPORT_DIR,
         face_decoder_trainer.DECODER_FILE)))
 
+  def test_two_mirrored_replicas_train_like_one_device(self):
+    """The decoder trains under tf.distribute: 2 CPU replicas, each half of
+    the global batch, give one device's losses (no BN: float noise only)."""
+    root = self.create_tempdir().full_path
+    data = fake_shards.write_decoder_data(os.path.join(root, "data"), 4)
+    losses = {}
+    for name, extra in (("one", []), ("two", ["--strategy", "mirrored",
+                                              "--num_cpu_devices", "2"])):
+      workdir = os.path.join(root, name)
+      log = run_binary("--config", TINY, "--workdir", workdir, "--data_dir",
+                       data, "--train_steps", "3", "--batch_size", "4",
+                       "--log_every", "1", "--deterministic", *extra)
+      losses[name] = [m["losses/total"] for m in
+                      run_record.read_metrics(workdir)]
+    self.assertIn("2 replicas in sync", log)
+    self.assertLen(losses["two"], 3)
+    self.assertAllClose(losses["one"], losses["two"], rtol=1e-4)
+
+  def test_loss_terms_per_example_known_answer(self):
+    rng = np.random.RandomState(0)
+    outputs = {"landmarks": rng.rand(2, 68, 2) * 224,
+               "texture": rng.rand(2, 224, 224, 3),
+               "image": rng.rand(2, 224, 224, 3)}
+    batch = {"landmarks": rng.rand(2, 68, 2) * 224,
+             "texture": rng.rand(2, 224, 224, 3), "fc7": rng.rand(2, 8)}
+    fc7 = rng.rand(2, 8)
+    terms = face_decoder_loss.per_example(
+        {k: v.astype(np.float32) for k, v in outputs.items()},
+        {k: v.astype(np.float32) for k, v in batch.items()},
+        identity_fn=lambda image: fc7.astype(np.float32),
+        weights=(2.0, 3.0, 0.5))
+    for i in range(2):
+      lm = np.mean(((outputs["landmarks"][i] - batch["landmarks"][i])
+                    / 224.0) ** 2)
+      tex = np.mean(np.abs(outputs["texture"][i] - batch["texture"][i]))
+      cos = fc7[i] @ batch["fc7"][i] / (np.linalg.norm(fc7[i]) *
+                                        np.linalg.norm(batch["fc7"][i]))
+      self.assertAllClose(terms["landmark_mse"][i], lm, rtol=1e-5)
+      self.assertAllClose(terms["texture_l1"][i], tex, rtol=1e-5)
+      self.assertAllClose(terms["identity"][i], 1 - cos, rtol=1e-5)
+      self.assertAllClose(terms["total"][i],
+                          2 * lm + 3 * tex + 0.5 * (1 - cos), rtol=1e-5)
+
   def test_decoder_shapes_and_mean_start(self):
     mean = np.random.RandomState(0).uniform(40, 180, (68, 2))
     model = face_decoder.build_face_decoder(
-        mean, texture_channels=(8, 8, 8, 4, 4), landmark_hidden=8)
+        mean, face_decoder.Spec((8, 8, 8, 4, 4), 8))
     out = model(np.random.rand(3, 4096).astype(np.float32))
     self.assertEqual(out["image"].shape, (3, 224, 224, 3))
     self.assertEqual(out["texture"].shape, (3, 224, 224, 3))

@@ -7,7 +7,7 @@ import wave
 import numpy as np
 import tensorflow as tf
 
-from s2f_tf.audio import media
+from s2f_tf import media
 from tests import shared_data
 
 

@@ -8,6 +8,7 @@ import tensorflow_datasets as tfds
 
 from data_prep import clip_sources
 from data_prep import prepare_shards_lib as lib
+from data_prep import shard_files
 from s2f_tf import input_pipeline
 from s2f_tf.faces import face_detector
 from tests import media_factory
@@ -164,7 +165,7 @@ class PrepareShardsTest(tf.test.TestCase):
 
   def _shard_counts(self, path):
     import json  # pylint: disable=g-import-not-at-top
-    with open(lib.stats_path(path)) as f:
+    with open(shard_files.stats_path(path)) as f:
       stats = json.load(f)
     return stats["examples"], sum(stats["skipped"].values())
 

@@ -7,7 +7,6 @@ relative / absolute: the same ops on the same data in the same order, so
 only a different batch or a lost optimizer state could move them further.
 """
 
-import json
 import os
 
 import numpy as np
@@ -15,11 +14,10 @@ import tensorflow as tf
 
 from s2f_tf import run_record
 from s2f_tf import train_config
-from s2f_tf import trainer
+from s2f_tf import voice_encoder_trainer
 from tests import binaries
 from tests import fake_shards
 from tests import shared_data
-from tfrecords_schema import face_decoder_example
 
 EXPERIMENTS = os.path.join(shared_data.REPO_ROOT, "experiments")
 CONFIGS = os.path.join(EXPERIMENTS, "configs")
@@ -35,23 +33,6 @@ def checkpoint_values(workdir, step=None):
   return path, {name: reader.get_tensor(name)
                 for name, _ in tf.train.list_variables(path)
                 if name.endswith("/.ATTRIBUTES/VARIABLE_VALUE")}
-
-
-def write_decoder_data(directory, count=8):
-  rng = np.random.RandomState(0)
-  os.makedirs(directory)
-  mean = rng.uniform(60, 160, (68, 2))
-  with tf.io.TFRecordWriter(os.path.join(
-      directory, "faces-00000-of-00001.tfrecord")) as writer:
-    for i in range(count):
-      jpeg = tf.io.encode_jpeg(tf.constant(rng.randint(
-          0, 255, (224, 224, 3)), tf.uint8)).numpy()
-      writer.write(face_decoder_example.encode(
-          fc7=rng.rand(4096), aligned_jpeg=jpeg,
-          landmarks=mean + rng.randn(68, 2), image_id=f"img{i}"))
-  with open(os.path.join(directory, "summary.json"), "w") as f:
-    json.dump({"mean_landmarks": mean.tolist(), "pattern": os.path.join(
-        directory, "faces-*-of-00001.tfrecord")}, f)
 
 
 class ResumeTest(tf.test.TestCase):
@@ -98,7 +79,7 @@ class ResumeTest(tf.test.TestCase):
 
   def test_face_decoder_resume_is_exact(self):
     data = os.path.join(self.create_tempdir().full_path, "decoder_data")
-    write_decoder_data(data)
+    fake_shards.write_decoder_data(data)
     self._straight_vs_resumed(
         os.path.join(EXPERIMENTS, "train_face_decoder.py"),
         ["--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
@@ -165,11 +146,11 @@ class NonFiniteTest(tf.test.TestCase):
             checkpoint_every=1, log_every=1, image_every=100,
             deterministic=True)
     workdir = os.path.join(root, "run")
-    t = trainer.Trainer(config, workdir)
-    good = t._dataset(pattern, True).take(2)  # pylint: disable=protected-access
+    t = voice_encoder_trainer.trainer(config, workdir)
+    good = t.task.train_dataset(0).take(2)
     poisoned = good.take(1).map(
         lambda b: dict(b, fc7=b["fc7"] * float("nan")))
-    t._dataset = lambda *args, **kwargs: good.concatenate(poisoned)  # pylint: disable=protected-access
+    t.task.train_dataset = lambda skip: good.concatenate(poisoned)
     with self.assertRaises(run_record.NonFiniteLossError) as ctx:
       t.train()
     message = str(ctx.exception)

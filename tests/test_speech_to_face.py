@@ -15,7 +15,7 @@ from tests import tiny_model
 
 
 def s2f(*args, timeout=600):
-  return binaries.run(["-m", "s2f_tf.cli", *args], timeout)
+  return binaries.run(["-m", "experiments.cli", *args], timeout)
 
 
 class SpeechToFaceTest(tf.test.TestCase):

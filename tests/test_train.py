@@ -3,13 +3,14 @@
 import json
 import os
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 import tensorflow as tf
 
 from s2f_tf import run_record
 from s2f_tf import train_config
-from s2f_tf import trainer
+from s2f_tf import voice_encoder_trainer
 from tests import binaries
 from tests import fake_shards
 from tests import shared_data
@@ -24,9 +25,10 @@ def run_binary(*args):
 
 
 read_metrics = run_record.read_metrics
+total_steps = voice_encoder_trainer.total_steps
 
 
-class TrainBinaryTest(tf.test.TestCase):
+class TrainBinaryTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_mirrored_two_cpus_checkpoint_resume_and_overfit(self):
     root = self.create_tempdir().full_path
@@ -92,6 +94,18 @@ class TrainBinaryTest(tf.test.TestCase):
         workdir, run_record.CONFIG_FILE))
     self.assertEqual((config.encoder, config.learning_rate), ("table1", 1e-3))
 
+  @parameterized.parameters("tiny.json", "demo.json")
+  def test_small_shipped_configs_run(self, name):
+    root = self.create_tempdir().full_path
+    train = fake_shards.write_shards(os.path.join(root, "data"), "train", 4)
+    workdir = os.path.join(root, "run")
+    run_binary("--config", os.path.join(CONFIGS, name), "--workdir",
+               workdir, "--train_pattern", train, "--eval_pattern", train,
+               "--train_steps", "2")
+    self.assertEqual(read_metrics(workdir)[-1]["step"], 2)
+    self.assertTrue(tf.train.latest_checkpoint(os.path.join(
+        workdir, run_record.CHECKPOINT_DIR)).endswith("-2"))
+
   def test_paper_config_refuses_random_heads(self):
     root = self.create_tempdir().full_path
     train = fake_shards.write_shards(os.path.join(root, "data"), "train", 2)
@@ -125,12 +139,11 @@ class TrainBinaryTest(tf.test.TestCase):
     pattern = fake_shards.write_shards(os.path.join(root, "data"), "train", 4)
     config = train_config.TrainConfig.load(os.path.join(
         CONFIGS, "tiny.json")).replace(train_pattern=pattern, batch_size=4)
-    t = trainer.Trainer(config, os.path.join(root, "run"))
-    heads = t.loss.decoder_fc.weights + t.fc8.weights
+    t = voice_encoder_trainer.trainer(config, os.path.join(root, "run"))
+    heads = t.task.loss.decoder_fc.weights + t.task.loss.fc8.weights
     before_heads = [w.numpy().copy() for w in heads]
     before_encoder = [w.numpy().copy() for w in t.model.trainable_weights]
-    batch = next(iter(t.strategy.experimental_distribute_dataset(
-        t._dataset(pattern, True))))  # pylint: disable=protected-access
+    batch = next(iter(t.distribute(t.task.train_dataset(0))))
     losses = t.train_step(batch)
     self.assertEqual(t.step, 1)
     self.assertTrue(np.isfinite(float(losses["total"])))
@@ -144,18 +157,18 @@ class TrainBinaryTest(tf.test.TestCase):
     root = self.create_tempdir().full_path
     data = os.path.join(root, "data")
     pattern = fake_shards.write_shards(data, "train", 8)
-    config = train_config.TrainConfig(train_pattern=pattern, batch_size=4,
-                                      epochs=3.0)
-    self.assertEqual(trainer.total_steps(config), 3 * 8 // 4)  # counted
+    config = train_config.TrainConfig.create(train_pattern=pattern,
+                                             batch_size=4, epochs=3.0)
+    self.assertEqual(total_steps(config), 3 * 8 // 4)  # counted
     # A finished job's summary.json (claiming 1,000 examples) is believed.
     with open(os.path.join(data, "summary.json"), "w") as f:
       json.dump({"splits": {"train": {
           "examples": 1000, "shards": 2, "finished_shards": 2,
           "pattern": os.path.join(data, "train-*-of-00002.tfrecord")}}}, f)
-    self.assertEqual(trainer.total_steps(config), 3 * 1000 // 4)
+    self.assertEqual(total_steps(config), 3 * 1000 // 4)
     # One shard of the split is not the split: counted again.
     one = os.path.join(data, "train-00000-of-00002.tfrecord")
-    self.assertEqual(trainer.total_steps(config.replace(train_pattern=one)),
+    self.assertEqual(total_steps(config.replace(train_pattern=one)),
                      3 * 4 // 4)
 
   def test_jit_compile_and_mixed_precision_train(self):
@@ -181,7 +194,8 @@ class TrainBinaryTest(tf.test.TestCase):
     config = train_config.TrainConfig.load(os.path.join(
         CONFIGS, "tiny.json")).replace(train_pattern=pattern,
                                        mixed_precision=True)
-    t = trainer.Trainer(config, os.path.join(root, "in_process"))
+    t = voice_encoder_trainer.trainer(config,
+                                      os.path.join(root, "in_process"))
     compute = {layer.compute_dtype for layer in t.model.layers
                if layer.weights}
     self.assertIn("bfloat16", compute)
@@ -194,7 +208,8 @@ class TrainBinaryTest(tf.test.TestCase):
   def test_learning_rate_schedule_staircase(self):
     root = self.create_tempdir().full_path
     config = train_config.TrainConfig.load(os.path.join(CONFIGS, "tiny.json"))
-    t = trainer.Trainer(config.replace(train_pattern="unused"), root)
+    t = voice_encoder_trainer.trainer(config.replace(train_pattern="unused"),
+                                      root)
     for step, expected in ((0, 1e-3), (9_999, 1e-3), (10_000, 0.95e-3),
                            (25_000, 1e-3 * 0.95 ** 2)):
       t.optimizer.iterations.assign(step)

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from s2f_tf import windowed_encoder
-from s2f_tf.audio import media
+from s2f_tf import media
 from s2f_tf.audio import spectrogram
 from s2f_tf.models import voice_encoder
 from tests import shared_data

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from s2f_tf import train_config
-from s2f_tf import trainer
+from s2f_tf import voice_encoder_trainer
 from s2f_tf.models import face_decoder
 from tests import fake_shards
 from tests import shared_data
@@ -20,7 +20,7 @@ def tiny_run(root):
   train = fake_shards.write_shards(data, "train", 8)
   test = fake_shards.write_shards(data, "test", 12, seed=3)
   mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
-  decoder = face_decoder.build_face_decoder(mean, (8, 8, 8, 4, 4), 8)
+  decoder = face_decoder.build_face_decoder(mean, face_decoder.SPECS["tiny"])
   decoder_path = os.path.join(root, "face_decoder.keras")
   face_decoder.image_model(decoder).save(decoder_path)
   config = train_config.TrainConfig.load(os.path.join(
@@ -29,5 +29,5 @@ def tiny_run(root):
                             batch_size=4, eval_pattern="",
                             decoder_path=decoder_path)
   workdir = os.path.join(root, "run")
-  trainer.train(config, workdir)
+  voice_encoder_trainer.train(config, workdir)
   return workdir, test, decoder_path

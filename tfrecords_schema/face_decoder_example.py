@@ -9,10 +9,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfrecords_schema import feature_codec
+from tfrecords_schema import speech_face
 
 SCHEMA_VERSION = 1
 NUM_LANDMARKS = 68
-FC7_DIM = 4096
 
 _VERSION = "meta/schema_version"
 _FC7 = "decoder/input_fc7"
@@ -24,7 +24,7 @@ _SOURCE_PATH = "source/path"
 
 FEATURE_SPEC = {
     _VERSION: tf.io.FixedLenFeature([], tf.int64),
-    _FC7: tf.io.FixedLenFeature([FC7_DIM], tf.float32),
+    _FC7: tf.io.FixedLenFeature([speech_face.FC7_DIM], tf.float32),
     _ALIGNED_JPEG: tf.io.FixedLenFeature([], tf.string),
     _LANDMARKS: tf.io.FixedLenFeature([NUM_LANDMARKS * 2], tf.float32),
     _IMAGE_ID: tf.io.FixedLenFeature([], tf.string),
@@ -38,8 +38,8 @@ def encode(*, fc7, aligned_jpeg, landmarks, image_id, augmentation="",
   """Serialises one example; landmarks are (68, 2) (x, y) aligned pixels."""
   fc7 = np.asarray(fc7, np.float32).reshape(-1)
   landmarks = np.asarray(landmarks, np.float32)
-  if fc7.shape != (FC7_DIM,):
-    raise ValueError(f"fc7 must have {FC7_DIM} values, got {fc7.shape}")
+  if fc7.shape != (speech_face.FC7_DIM,):
+    raise ValueError(f"fc7 must have {speech_face.FC7_DIM} values, got {fc7.shape}")
   if landmarks.shape != (NUM_LANDMARKS, 2):
     raise ValueError(f"landmarks must be (68, 2), got {landmarks.shape}")
   feature = {

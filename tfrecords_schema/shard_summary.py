@@ -1,9 +1,11 @@
-"""summary.json beside a shard set: the contract between the shard job and readers.
+"""summary.json beside a shard set: the contract between the data jobs and readers.
 
-The shard job writes it (`data_prep/prepare_shards_lib.write_summary`):
-{'splits': {split: {'examples', 'shards', 'finished_shards', 'speakers',
-'audio_hours', 'pattern'}}, 'skipped': {reason: count}, ...}. Readers use
-it to learn a split's size without reading every record.
+The speech/face shard job writes {'splits': {split: {'examples', 'shards',
+'finished_shards', 'speakers', 'audio_hours', 'pattern'}}, 'skipped':
+{reason: count}, ...}; readers learn a split's size without reading every
+record. The face-decoder data job writes {'examples', 'shards', 'pattern',
+'mean_landmarks' (68 x 2, the decoder's mean shape), 'skipped', ...}.
+Both are written by `data_prep/shard_files.write_summary`.
 """
 
 import json
@@ -38,3 +40,14 @@ def examples_matching(file_pattern):
         files == set(tf.io.gfile.glob(stats["pattern"]))):
       return int(stats["examples"])
   return None
+
+
+def read_decoder_data(data_dir):
+  """The face-decoder data summary of `data_dir`; FileNotFoundError naming
+  the job to run when there is none."""
+  summary = read(data_dir)
+  if summary is None or "mean_landmarks" not in summary:
+    raise FileNotFoundError(
+        f"{data_dir} holds no face-decoder data (no summary.json with "
+        "mean_landmarks): run s2f-prepare-decoder-data first")
+  return summary

@@ -32,7 +32,8 @@ _SOURCE_DATASET = "source/dataset"
 _START_S = "source/start_s"
 _END_S = "source/end_s"
 
-FC7_DIM = 4096
+FC7_DIM = 4096  # VGG-Face fc7, the paper's face feature (Sec. 3).
+FACE_SIZE = 224  # Face crops are 224 x 224 (Sec. 3).
 
 FEATURE_SPEC = {
     _VERSION: tf.io.FixedLenFeature([], tf.int64),

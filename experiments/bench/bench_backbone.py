@@ -9,13 +9,14 @@ eagerly, plus the achieved GFLOP/s.
   python experiments/bench/bench_backbone.py [--batch_size 8] [--steps 2]
 """
 
-import time
 
 from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from experiments.bench import timing
+from experiments.bench import workloads
 from s2f_tf.audio import spectrogram
 from s2f_tf.models import voice_encoder
 
@@ -28,13 +29,7 @@ FORWARD_FLOPS = voice_encoder.forward_flops()
 
 
 def _rate(fn, items, repeats=3):
-  fn()  # warm up / trace
-  best = float("inf")
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    best = min(best, time.perf_counter() - start)
-  return items / best
+  return items / timing.seconds_per_call(fn, repeats, best=True)
 
 
 def bench_spectrogram(clips):
@@ -71,27 +66,10 @@ def bench_spectrogram(clips):
 
 
 def bench_train_step(batch_size, steps):
-  model = voice_encoder.build_voice_encoder()
-  optimizer = tf.keras.optimizers.Adam(1e-3, beta_1=0.5, epsilon=1e-4)
-  rng = np.random.RandomState(0)
-  x = tf.constant(rng.randn(batch_size, 598, 257, 2).astype(np.float32))
-  y = tf.constant(rng.randn(batch_size, 4096).astype(np.float32))
-
-  def step():
-    with tf.GradientTape() as tape:
-      loss = tf.reduce_mean(tf.abs(model(x, training=True) - y))
-    grads = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    return loss
-
-  compiled = tf.function(step)
-  rows = []
-  for name, fn in (("eager (baseline)", step), ("tf.function", compiled)):
-    fn()
-    start = time.perf_counter()
-    for _ in range(steps):
-      fn().numpy()
-    rows.append((name, (time.perf_counter() - start) / steps))
+  rows = [(name, timing.seconds_per_call(
+      workloads.tf_bare_step(batch_size, compiled), steps))
+          for name, compiled in (("eager (baseline)", False),
+                                 ("tf.function", True))]
   base = rows[0][1]
   print(f"\nVoice-encoder train step, batch {batch_size}, 598x257x2 input, "
         f"forward {FORWARD_FLOPS / 1e9:.0f} GFLOP/clip")

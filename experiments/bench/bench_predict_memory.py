@@ -44,7 +44,7 @@ def _child(mode, seconds):
   """Measures one row in this process; prints 'peak_mb seconds'."""
   import tempfile  # pylint: disable=g-import-not-at-top
   from s2f_tf import speech_to_face  # pylint: disable=g-import-not-at-top
-  from s2f_tf.audio import media  # pylint: disable=g-import-not-at-top
+  from s2f_tf import media  # pylint: disable=g-import-not-at-top
   from s2f_tf.models import voice_encoder  # pylint: disable=g-import-not-at-top
   path = tempfile.mktemp(suffix=".wav")
   _write_wav(path, seconds)

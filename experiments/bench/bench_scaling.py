@@ -24,6 +24,7 @@ from absl import flags
 from data_prep import clip_sources
 from data_prep import prepare_shards_lib
 from experiments.bench import local_workers
+from experiments.bench import workloads
 from s2f_tf import run_record
 
 flags.DEFINE_integer("copies", 4, "Times each GRID clip is listed.")
@@ -95,20 +96,6 @@ def train_rate(workers, shards, workdir):
   return sum(rates) / len(rates)
 
 
-def _write_training_shards(path, count):
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from tfrecords_schema import speech_face  # pylint: disable=g-import-not-at-top
-  rng = np.random.RandomState(0)
-  with tf.io.TFRecordWriter(path) as writer:
-    for i in range(count):
-      writer.write(speech_face.encode(
-          waveform=0.1 * rng.randn(96000), sample_rate=16000,
-          fc7=np.maximum(rng.randn(4096), 0), clip_id=f"c{i}",
-          speaker_id=f"s{i % 4}", face_jpeg=b""))
-  return path
-
-
 def main(argv):
   del argv
   tmp = tempfile.mkdtemp()
@@ -116,7 +103,7 @@ def main(argv):
   counts = [int(w) for w in FLAGS.workers]
   shard_rows = [(n, *shard_rate(specs, n, os.path.join(tmp, f"shards{n}")))
                 for n in counts]
-  shards = _write_training_shards(os.path.join(tmp, "train.tfrecord"),
+  shards = workloads.write_random_shard(os.path.join(tmp, "train.tfrecord"),
                                   4 * FLAGS.batch_size)
   train_rows = [(n, train_rate(n, shards, os.path.join(tmp, f"run{n}")))
                 for n in counts]

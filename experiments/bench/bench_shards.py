@@ -12,17 +12,16 @@ baseline), so it shows where a clip's time goes.
 
 import os
 import tempfile
-import time
 
 from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
 
-from s2f_tf.audio import media
+from experiments.bench import timing
+from s2f_tf import media
 from s2f_tf.audio import spectrogram
 from s2f_tf.faces import face_detector
-from s2f_tf.faces import video
 from s2f_tf.models import vgg_face
 from tfrecords_schema import speech_face
 
@@ -53,21 +52,13 @@ def _clip(tmp):
   return mp4
 
 
-def _time(fn, repeats):
-  fn()
-  start = time.perf_counter()
-  for _ in range(repeats):
-    fn()
-  return (time.perf_counter() - start) / repeats
-
-
 def main(argv):
   del argv
   tmp = tempfile.mkdtemp()
   clip = _clip(tmp)
   cores = os.cpu_count()
   waveform = media.load_audio(clip)
-  frame = video.read_frame(clip, 1.5)
+  frame = media.read_frame(clip, 1.5)
   cnn, hog = face_detector.FaceDetector("cnn"), face_detector.FaceDetector(
       "hog")
   box = face_detector.choose_face(cnn.detect(frame), frame.shape)
@@ -84,7 +75,7 @@ def main(argv):
 
   stages = [
       ("decode audio (ffmpeg)", lambda: media.load_audio(clip)),
-      ("read middle frame (ffmpeg)", lambda: video.read_frame(clip, 1.5)),
+      ("read middle frame (ffmpeg)", lambda: media.read_frame(clip, 1.5)),
       ("detect dlib CNN", lambda: cnn.detect(frame)),
       ("detect dlib HOG", lambda: hog.detect(frame)),
       ("crop 224x224", lambda: face_detector.crop_face(frame, box)),
@@ -92,7 +83,8 @@ def main(argv):
       ("STFT (6 s)", lambda: stft(waveform).numpy()),
       ("encode + write example", write),
   ]
-  seconds = {name: _time(fn, FLAGS.repeats) for name, fn in stages}
+  seconds = {name: timing.seconds_per_call(fn, FLAGS.repeats)
+             for name, fn in stages}
   pipeline = sum(s for name, s in seconds.items() if name != "detect dlib HOG")
   print(f"\nShard stages on {os.path.basename(clip)} "
         f"({len(waveform) / 16000:.2f} s, frame {frame.shape[1]}x"

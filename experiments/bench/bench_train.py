@@ -30,6 +30,7 @@ from absl import flags
 import numpy as np
 
 from experiments.bench import timing
+from experiments.bench import workloads
 from s2f_tf.models import voice_encoder
 
 flags.DEFINE_integer("steps", 2, "Timed steps (after one warm-up step).")
@@ -46,7 +47,7 @@ flags.DEFINE_boolean("profile", False,
 flags.DEFINE_string("row", "", "Internal: measure this one row and exit.")
 VARIANTS = {"default": {}, "jit": {"jit_compile": True},
             "mixed": {"mixed_precision": True}}
-FRAMES = 598  # 6 s at the STFT hop of 10 ms (Sec. 3.2).
+FRAMES = workloads.FRAMES
 FLAGS = flags.FLAGS
 
 
@@ -118,51 +119,18 @@ def torch_step_fn(batch_size, seed=0):
   return step
 
 
-def _write_shard(path, n):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from tfrecords_schema import speech_face  # pylint: disable=g-import-not-at-top
-  rng = np.random.RandomState(0)
-  with tf.io.TFRecordWriter(path) as writer:
-    for i in range(n):
-      writer.write(speech_face.encode(
-          waveform=0.1 * rng.randn(96000), sample_rate=16000,
-          fc7=np.maximum(rng.randn(4096), 0), clip_id=f"c{i}",
-          speaker_id=f"s{i % 4}", face_jpeg=b""))
-
-
-def _tf_bare_step(batch_size):
-  import keras  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  model = voice_encoder.build_voice_encoder()
-  optimizer = keras.optimizers.Adam(1e-3, beta_1=0.5, epsilon=1e-4)
-  x = tf.constant(np.random.RandomState(1).randn(batch_size, FRAMES, 257, 2),
-                  tf.float32)
-  y = tf.constant(np.random.RandomState(2).randn(batch_size, 4096),
-                  tf.float32)
-
-  @tf.function
-  def step():
-    with tf.GradientTape() as tape:
-      loss = tf.reduce_mean(tf.abs(model(x, training=True) - y))
-    grads = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    return loss
-  return lambda: float(step())
-
-
 def _trainer_step(variant, batch_size, strategy):
   from s2f_tf import train_config  # pylint: disable=g-import-not-at-top
-  from s2f_tf import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
+  from s2f_tf import voice_encoder_trainer  # pylint: disable=g-import-not-at-top
   tmp = tempfile.mkdtemp()
   shard = os.path.join(tmp, "train-00000-of-00001.tfrecord")
-  _write_shard(shard, 4 * batch_size)
-  config = train_config.TrainConfig(
+  workloads.write_random_shard(shard, 4 * batch_size)
+  config = train_config.TrainConfig.create(
       train_pattern=shard, strategy=strategy, batch_size=batch_size,
       shuffle_buffer=32, allow_random_heads=True, **VARIANTS[variant])
-  t = trainer_lib.Trainer(config, os.path.join(tmp, "run"))
-  batches = iter(t.strategy.experimental_distribute_dataset(
-      t._dataset(shard, True)))  # pylint: disable=protected-access
-  return lambda: float(t.train_step(next(batches))["total"])
+  loop = voice_encoder_trainer.trainer(config, os.path.join(tmp, "run"))
+  batches = iter(loop.distribute(loop.task.train_dataset(0)))
+  return lambda: float(loop.train_step(next(batches))["total"])
 
 
 def _profile_tf(batch_size):
@@ -252,7 +220,7 @@ def measure_row(row):
     timing.report_row({"layers": _profile_torch(batch)})
     return
   if row == "tf_bare":
-    step = _tf_bare_step(batch)
+    step = workloads.tf_bare_step(batch)
   elif row == "torch_bare":
     step = torch_step_fn(batch)
   else:

@@ -14,7 +14,9 @@ import collections
 import cv2
 import numpy as np
 
-CROP_SIZE = 224  # Sec. 3: face crops resized to 224 x 224.
+from tfrecords_schema import speech_face
+
+CROP_SIZE = speech_face.FACE_SIZE  # Crops are resized to this.
 CROP_MARGIN = 0.3  # Square side = (1 + margin) x the box side; WORKSPACE.md.
 MIN_FACE_PIXELS = 50  # Faces with a smaller box side are skipped as tiny.
 # A second face at least this fraction of the largest one's area makes the

@@ -33,6 +33,7 @@ ETHNICITY_CLASSES = ("white", "black", "latino_hispanic", "east_asian",
                      "southeast_asian", "indian", "middle_eastern")
 _FAIRFACE_MEAN = (0.485, 0.456, 0.406)
 _FAIRFACE_STD = (0.229, 0.224, 0.225)
+_FAIRFACE_SIZE = 224  # FairFace ResNet-34 input (its own, not the crop).
 MANIFEST = "manifest.json"
 FAIRFACE_FILE = "fairface.onnx"
 
@@ -117,7 +118,7 @@ class DlibAttributeClassifier:
                       for i in probabilities["gender"].argmax(1)],
            "age": [age_group(a) for a in ages]}
     if self._ethnicity is not None:
-      rgb = [cv2.resize(np.asarray(i, np.uint8), (224, 224)).astype(
+      rgb = [cv2.resize(np.asarray(i, np.uint8), (_FAIRFACE_SIZE,) * 2).astype(
           np.float32) / 255.0 for i in images_rgb]
       x = (np.stack(rgb) - _FAIRFACE_MEAN) / _FAIRFACE_STD
       self._ethnicity.setInput(x.transpose(0, 3, 1, 2).astype(np.float32))

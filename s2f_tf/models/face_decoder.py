@@ -8,10 +8,12 @@ feature (4096, VGG-Face fc7)
   -> image: the texture warped from the mean to the predicted landmarks by a
      thin-plate spline (`spline_warp.SplineWarp`).
 
-Sizes are arguments (defaults below) so tests and the demo can train a narrow
-twin on a CPU. `image_model` gives the single-output model that the
+Widths come from `SPECS` (the full decoder and a narrow twin for tests and
+the demo on a CPU), like the voice encoder's table. `image_model` gives the single-output model that the
 voice-encoder trainer loads frozen.
 """
+
+import collections
 
 import keras
 from keras import layers
@@ -20,15 +22,30 @@ import numpy as np
 
 from s2f_tf.faces import landmarks as landmarks_lib
 from s2f_tf.models import spline_warp
+from tfrecords_schema import speech_face
 
-FEATURE_DIM = 4096
+FEATURE_DIM = speech_face.FC7_DIM  # The decoder's input.
 FC_LAYER = "fc1000"  # Name of the first layer: Eq. 1's f_dec.
-FC_UNITS = 1000  # f_dec: 4096 -> 1000 (Speech2Face Sec. 3.2).
-IMAGE_SIZE = 224
+FC1000_UNITS = 1000  # f_dec: 4096 -> 1000 (Speech2Face Sec. 3.2).
+IMAGE_SIZE = speech_face.FACE_SIZE
 SEED_SIZE = 7  # 7 x 2^5 = 224.
 TEXTURE_CHANNELS = (256, 128, 64, 32, 32)  # One per stride-2 transposed conv.
 LANDMARK_HIDDEN = 256
 NUM_LANDMARKS = landmarks_lib.NUM_LANDMARKS
+
+
+class Spec(collections.namedtuple("Spec", "texture_channels landmark_hidden")):
+  """Widths of one decoder variant: the five transposed convs, the landmark
+  branch's hidden FC."""
+
+
+# The decoder (s2f's sizes, WORKSPACE.md) and its narrow twin, 1/8 of every
+# width, for CPU tests and the demo; never for results.
+SPECS = {
+    "full": Spec(TEXTURE_CHANNELS, LANDMARK_HIDDEN),
+    "tiny": Spec(tuple(max(4, c // 8) for c in TEXTURE_CHANNELS),
+                 max(8, LANDMARK_HIDDEN // 8)),
+}
 
 
 @keras.saving.register_keras_serializable(package="s2f")
@@ -65,16 +82,14 @@ def clip_unit(x):
   return ops.clip(x, 0.0, 1.0)
 
 
-def build_face_decoder(mean_landmarks, texture_channels=TEXTURE_CHANNELS,
-                       landmark_hidden=LANDMARK_HIDDEN, use_batch_norm=False,
+def build_face_decoder(mean_landmarks, spec=SPECS["full"], use_batch_norm=False,
                        name="face_decoder"):
   """Builds the decoder.
 
   Args:
     mean_landmarks: (68, 2) mean shape (x, y) in the 224 x 224 aligned frame
       (from the decoder data's summary.json).
-    texture_channels: widths of the five transposed convs.
-    landmark_hidden: width of the landmark branch's hidden FC.
+    spec: a `Spec` (SPECS['full'] by default; tests pass smaller ones).
     use_batch_norm: BN after each transposed conv. Off by default: the
       texture branch learns to beat BN's per-channel normalisation with one
       huge-activation spot at the face centre (a white blot; StyleGAN2's
@@ -89,10 +104,11 @@ def build_face_decoder(mean_landmarks, texture_channels=TEXTURE_CHANNELS,
   if mean_landmarks.shape != (NUM_LANDMARKS, 2):
     raise ValueError(f"mean_landmarks must be (68, 2), not "
                      f"{mean_landmarks.shape}")
+  texture_channels, landmark_hidden = spec
   if len(texture_channels) != 5:
     raise ValueError("five transposed convs take 7 x 7 to 224 x 224")
   inputs = keras.Input((FEATURE_DIM,), name="feature")
-  shared = layers.Dense(FC_UNITS, name=FC_LAYER)(inputs)
+  shared = layers.Dense(FC1000_UNITS, name=FC_LAYER)(inputs)
   hidden = layers.ReLU(name="fc1000_relu")(shared)
 
   x = layers.Dense(landmark_hidden, activation="relu",
@@ -128,10 +144,3 @@ def image_model(decoder):
   voice-encoder trainer (its `fc1000` layer is Eq. 1's f_dec)."""
   return keras.Model(decoder.input, decoder.output["image"],
                      name="face_decoder_image")
-
-
-def first_layer_model(decoder):
-  """`fc1000` alone, as a (B, 4096) -> (B, 1000) model."""
-  inputs = keras.Input((FEATURE_DIM,), name="feature")
-  layer = decoder.get_layer(FC_LAYER)
-  return keras.Model(inputs, layer(inputs), name="face_decoder_fc1000")

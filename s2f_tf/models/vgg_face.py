@@ -13,9 +13,11 @@ from keras import layers
 from keras import ops
 import numpy as np
 
-IMAGE_SIZE = 224  # Face crops are resized to 224 x 224, Sec. 3.
+from tfrecords_schema import speech_face
+
+IMAGE_SIZE = speech_face.FACE_SIZE  # The network's input crops.
 NUM_IDENTITIES = 2622  # fc8 width of the released VGG-Face.
-FC_UNITS = 4096  # fc6 / fc7 width.
+FC_UNITS = speech_face.FC7_DIM  # fc6 / fc7 width.
 # Blocks of 3x3 convs, each block followed by a 2x2 max-pool (VGG-16).
 CONV_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512),
                (512, 512, 512))

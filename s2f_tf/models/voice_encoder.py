@@ -12,8 +12,9 @@ from keras import layers
 from keras import ops
 
 from s2f_tf.audio import spectrogram
+from tfrecords_schema import speech_face
 
-FEATURE_DIM = 4096  # VGG-Face fc7, Sec. 3.
+FEATURE_DIM = speech_face.FC7_DIM  # Table 1's output: VGG-Face fc7.
 
 
 class Row(collections.namedtuple("Row", "name kind filters kernel strides")):

@@ -18,7 +18,7 @@ from absl import flags
 from absl import logging
 
 from s2f_tf import console
-from s2f_tf.audio import media
+from s2f_tf import media
 
 flags.DEFINE_string("audio", "", "predict: one audio or video file.")
 flags.DEFINE_string("audio_dir", "", "predict: every media file in a folder.")
@@ -35,8 +35,6 @@ flags.DEFINE_string("data_dir", "", "demo: real data (default ../shared/data "
 flags.DEFINE_string("vgg_face_weights", "", "demo: VGG-Face .h5/.mat.")
 FLAGS = flags.FLAGS
 
-MEDIA_EXTENSIONS = (".wav", ".mp3", ".flac", ".m4a", ".ogg", ".opus", ".mp4",
-                    ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg")
 USAGE = __doc__
 
 
@@ -56,7 +54,7 @@ def _batch_inputs():
   if FLAGS.audio_dir:
     return [os.path.join(FLAGS.audio_dir, n)
             for n in sorted(os.listdir(FLAGS.audio_dir))
-            if n.lower().endswith(MEDIA_EXTENSIONS)]
+            if n.lower().endswith(media.MEDIA_EXTENSIONS)]
   with open(FLAGS.csv, newline="", encoding="utf-8") as f:
     return [row[0] for row in csv.reader(f) if row and not row[0].startswith(
         "#") and row[0] != "path"]

@@ -1,16 +1,22 @@
-"""Media decoding: any audio or video file to a 16 kHz mono float32 waveform.
+"""Media files: ffmpeg decoding of audio and video frames, images, the extension table.
 
-One decoder for every container (WAV, MP3, FLAC, MP4, MPG, MKV, ...): ffmpeg,
+Audio: any audio or video file to a 16 kHz mono float32 waveform. One
+decoder for every container (WAV, MP3, FLAC, MP4, MPG, MKV, ...): ffmpeg,
 run as a subprocess that writes raw 16-bit PCM to a pipe. ffmpeg also does the
 resampling and the down-mix to mono, so the rest of s2f only ever sees 16 kHz
 mono audio. Every failure is raised as a `MediaError` subclass whose `reason`
 is a short stable string used by the shard job to count skips.
+Video: a file's duration and streams (ffprobe) and one RGB frame at a given
+time. `MEDIA_EXTENSIONS` is the one list of files s2f treats as media, for
+every job that scans a folder.
 """
 
+import json
 import os
 import shutil
 import subprocess
 
+import cv2
 import numpy as np
 
 from s2f_tf.audio import spectrogram
@@ -21,6 +27,12 @@ SILENCE_RMS_DBFS = -60.0
 # Clips shorter than this are rejected at inference (Sec. 4 repeats short clips,
 # but below ~1 s there is too little speech for a face; see WORKSPACE.md).
 MIN_INFERENCE_SECONDS = 1.0
+# What a folder scan treats as media (ffmpeg reads them all) and as photos.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".m4a", ".mp3", ".ogg", ".opus")
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg",
+                    ".m4v")
+MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 class MediaError(ValueError):
@@ -141,3 +153,48 @@ def load_speech(path, min_seconds=MIN_INFERENCE_SECONDS, **kwargs):
   """`load_audio` followed by `check_speech`: the inference entry point."""
   waveform = load_audio(path, **kwargs)
   return check_speech(waveform, path=path, min_seconds=min_seconds)
+
+
+def _ffprobe():
+  path = shutil.which("ffprobe")
+  if path is None:
+    raise RuntimeError("ffprobe is not installed; `apt-get install ffmpeg`")
+  return path
+
+
+def probe(path):
+  """(duration in s or None, has_video, has_audio) of a media file."""
+  result = subprocess.run(
+      [_ffprobe(), "-v", "error", "-show_entries",
+       "format=duration:stream=codec_type", "-of", "json", path],
+      capture_output=True, text=True, check=False)
+  if result.returncode != 0:
+    raise UnreadableMediaError(
+        f"{path}: ffprobe could not read it: {result.stderr.strip()[-300:]}")
+  info = json.loads(result.stdout or "{}")
+  kinds = {s.get("codec_type") for s in info.get("streams", [])}
+  duration = info.get("format", {}).get("duration")
+  return (float(duration) if duration not in (None, "N/A") else None,
+          "video" in kinds, "audio" in kinds)
+
+
+def read_frame(path, time_s):
+  """The RGB frame (h, w, 3) uint8 of `path` at `time_s` seconds."""
+  command = [_ffmpeg_binary(), "-nostdin", "-v", "error", "-ss", f"{max(time_s, 0):.3f}",
+             "-i", path, "-frames:v", "1", "-f", "image2pipe", "-vcodec",
+             "png", "pipe:1"]
+  result = subprocess.run(command, capture_output=True, check=False)
+  if result.returncode != 0 or not result.stdout:
+    raise UnreadableMediaError(
+        f"{path}: no video frame at {time_s:.2f} s: "
+        f"{result.stderr.decode('utf-8', 'replace').strip()[-300:]}")
+  bgr = cv2.imdecode(np.frombuffer(result.stdout, np.uint8), cv2.IMREAD_COLOR)
+  return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_image(path):
+  """An image file as RGB uint8, or UnreadableMediaError."""
+  bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+  if bgr is None:
+    raise UnreadableMediaError(f"{path}: not a readable image")
+  return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

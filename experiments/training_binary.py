@@ -1,0 +1,33 @@
+"""What both training binaries are: flags -> config -> a trainer's `train`.
+
+Defines --workdir, --config (a JSON file of what differs from the
+defaults), --num_cpu_devices (tests: split the CPU into logical devices) and
+one flag per leaf of the config class; `main` builds the config and trains.
+"""
+
+from absl import flags
+
+from s2f_tf import run_config
+from s2f_tf import strategy as strategy_lib
+
+
+def define(config_class, default_config):
+  flags.DEFINE_string("workdir", None, "Run directory (resumed if it exists).",
+                      required=True)
+  flags.DEFINE_string("config", default_config,
+                      "JSON config; flags below override its fields.")
+  flags.DEFINE_integer("num_cpu_devices", 0,
+                       "Split the CPU into this many logical devices (tests).")
+  run_config.define_flags(config_class)
+
+
+def main_fn(config_class, train_fn):
+  """absl main: flags -> config_class -> train_fn(config, workdir)."""
+  def main(argv):
+    del argv
+    values = flags.FLAGS
+    if values.num_cpu_devices:
+      strategy_lib.split_cpu(values.num_cpu_devices)
+    train_fn(run_config.from_flags(config_class, values.config),
+             values.workdir)
+  return main
