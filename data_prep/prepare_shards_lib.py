@@ -14,6 +14,8 @@ import dataclasses
 import functools
 import hashlib
 import math
+import os
+import socket
 
 from absl import logging
 import apache_beam as beam
@@ -232,6 +234,7 @@ def write_shard(output_dir, split, index, num_shards, records):
       shard_files.count_skip(skipped, r[3])
   stats = {"split": split, "shard": index, "examples": len(examples),
            "skipped": skipped,
+           "worker": f"{socket.gethostname()}:{os.getpid()}",
            "speakers": sorted({r[2] for r in examples}),
            "audio_seconds": sum(r[4] for r in examples)}
   shard_files.write_shard(shard_path(output_dir, split, index, num_shards),
@@ -326,6 +329,20 @@ def _runner(pipeline_options):
   return None
 
 
+def _one_shard_per_dask_partition(pipeline_options):
+  """Beam's DaskRunner packs up to 128 elements into one dask.Bag partition,
+  and a partition runs on one worker: a job of fewer than 128 shards would
+  run on a single worker. A shard is already a big unit of work (~1,000
+  clips), so each gets its own partition unless the user chose
+  --dask_npartitions or --dask_partition_size."""
+  values = pipeline_options.get_all_options(drop_default=True,
+                                            retain_unknown_options=True)
+  if values.get("npartitions") or values.get("partition_size"):
+    return pipeline_options
+  return beam.options.pipeline_options.PipelineOptions(
+      **dict(values, partition_size=1))
+
+
 def run(specs, options, loader, pipeline_options=None):
   """Runs the shard job over `specs`; returns the summary dict.
 
@@ -350,8 +367,10 @@ def run(specs, options, loader, pipeline_options=None):
   logging.info("%d clips in %s shards; %d clips in %d unfinished shards to "
                "do", len(keyed), num_shards, pending, len(shards))
   if shards:
-    with beam.Pipeline(runner=_runner(pipeline_options),
-                       options=pipeline_options) as pipeline:
+    runner = _runner(pipeline_options)
+    if runner is not None and type(runner).__name__ == "DaskRunner":
+      pipeline_options = _one_shard_per_dask_partition(pipeline_options)
+    with beam.Pipeline(runner=runner, options=pipeline_options) as pipeline:
       _ = (pipeline
            | "Shards" >> beam.Create(shards)
            | "Spread" >> beam.Reshuffle()

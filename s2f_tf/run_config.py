@@ -58,6 +58,12 @@ class RunConfig:
   def merged(self, values):
     """A copy with nested, possibly partial `values` applied."""
     known = {f.name: f for f in dataclasses.fields(self)}
+    leaves = {name: path for name, path in self.leaves().items()
+              if len(path) > 1}
+    flat = {k: values[k] for k in values if k not in known and k in leaves}
+    if flat:  # leaves by their flat names (flags; flat config files)
+      values = {k: v for k, v in values.items() if k not in flat}
+      return self.merged(values).replace(**flat)
     unknown = set(values) - set(known)
     if unknown:
       raise ValueError(f"unknown {type(self).__name__} keys: "

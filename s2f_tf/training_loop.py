@@ -40,7 +40,7 @@ class Task:
   """One model's part of training; subclasses fill in what they need."""
 
   def __init__(self, config):
-    self.config = config
+    self.config = config.validate()  # user errors before any work
 
   def build_model(self, num_replicas):
     """The trained Keras model (called inside the strategy scope)."""
@@ -90,7 +90,7 @@ class TrainingLoop:
   """Builds a task inside the strategy scope and runs it from its workdir."""
 
   def __init__(self, task, workdir):
-    config = task.config.validate()
+    config = task.config
     self.task = task
     self.config = config
     self.workdir = workdir

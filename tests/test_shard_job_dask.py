@@ -2,6 +2,7 @@
 processes started by the test gives the in-process runner's result."""
 
 import glob
+import json
 import os
 
 import tensorflow as tf
@@ -59,6 +60,13 @@ class DaskRunnerTest(tf.test.TestCase):
     ids = clip_ids(os.path.join(root, "dask"))
     self.assertEqual(ids, clip_ids(os.path.join(root, "local")))
     self.assertLen(ids, 9)
+    # Both workers wrote shards (Beam's default would pack this job's few
+    # shards into one dask partition, run by one worker).
+    writers = set()
+    for path in glob.glob(os.path.join(root, "dask", "*.tfrecord.json")):
+      with open(path) as f:
+        writers.add(json.load(f)["worker"])
+    self.assertLen(writers, 2)
 
 
 if __name__ == "__main__":

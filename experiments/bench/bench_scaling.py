@@ -8,7 +8,9 @@ VGG-Face: speed only); clips/s is clips over the job's wall time, startup
 included. Training: N processes of the real training binary as one
 `--strategy=multi_worker` cluster on 127.0.0.1 (the tiny encoder, global
 batch `--batch_size`); examples/s is the mean of the logged rates after the
-first log window (which holds tracing).
+first log window (which holds tracing). Each worker gets
+`--threads_per_worker` threads (default 1): with all cores each, one worker
+already fills this 2-core machine and a second can only share them.
 
   python experiments/bench/bench_scaling.py [--copies 4] [--train_steps 30]
 """
@@ -31,6 +33,11 @@ flags.DEFINE_integer("copies", 4, "Times each GRID clip is listed.")
 flags.DEFINE_integer("train_steps", 30, "Training steps per row.")
 flags.DEFINE_integer("batch_size", 32, "Global training batch.")
 flags.DEFINE_list("workers", ["1", "2"], "Worker counts to measure.")
+flags.DEFINE_integer("threads_per_worker", 1,
+                     "TensorFlow/OpenMP threads per worker process (0: all "
+                     "cores each, so workers share the same cores).")
+flags.DEFINE_string("grid_dir", "", "GRID clips (default: ../shared/data/"
+                    "grid_av beside the repository).")
 FLAGS = flags.FLAGS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,9 +50,10 @@ TINY = os.path.join(REPO, "experiments", "configs", "voice_encoder",
 
 def _clips(root):
   """A video folder with every GRID clip `copies` times (speaker/copy)."""
-  videos = sorted(glob.glob(os.path.join(GRID, "*.mpg")))
+  grid = FLAGS.grid_dir or GRID
+  videos = sorted(glob.glob(os.path.join(grid, "*.mpg")))
   if not videos:
-    raise app.UsageError(f"no GRID clips in {GRID}: see ../shared/data")
+    raise app.UsageError(f"no GRID clips in {grid}: see ../shared/data")
   for copy in range(FLAGS.copies):
     folder = os.path.join(root, f"speaker{copy}")
     os.makedirs(folder)
@@ -96,8 +104,17 @@ def train_rate(workers, shards, workdir):
   return sum(rates) / len(rates)
 
 
+def _limit_threads(threads):
+  """Workers inherit this process's environment: N threads each."""
+  if threads:
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+      os.environ[name] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+
+
 def main(argv):
   del argv
+  _limit_threads(FLAGS.threads_per_worker)
   tmp = tempfile.mkdtemp()
   specs = _clips(os.path.join(tmp, "videos"))
   counts = [int(w) for w in FLAGS.workers]
@@ -108,8 +125,9 @@ def main(argv):
   train_rows = [(n, train_rate(n, shards, os.path.join(tmp, f"run{n}")))
                 for n in counts]
   cores = os.cpu_count()
+  threads = FLAGS.threads_per_worker or "all"
   print(f"\nScaling on {cores} CPU cores, workers on 127.0.0.1, one process "
-        "per worker")
+        f"per worker, {threads} thread(s) per worker")
   print(f"{'job':44s} {'workers':>7s} {'rate':>9s} {'vs 1 worker':>12s}")
   for n, rate, done in shard_rows:
     print(f"{f'shard job, DaskRunner ({done} clips), clips/s':44s} {n:7d} "
