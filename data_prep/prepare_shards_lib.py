@@ -19,6 +19,7 @@ import socket
 
 from absl import logging
 import apache_beam as beam
+from apache_beam.utils import shared
 import cv2
 import keras
 import numpy as np
@@ -177,6 +178,7 @@ class ShardDoFn(beam.DoFn):
 
   def __init__(self, loader, options, num_shards, total):
     self._loader = loader
+    self._shared_models = shared.Shared()
     self._options = options
     self._num_shards = num_shards
     self._total = total
@@ -185,7 +187,9 @@ class ShardDoFn(beam.DoFn):
     self._skips = {}
 
   def setup(self):
-    self._models = self._loader()
+    # One set of models per worker process, however many DoFn instances the
+    # runner makes (DaskRunner makes one per partition, i.e. per shard).
+    self._models = self._shared_models.acquire(self._loader)
     self._progress = progress.Progress(self._total)
 
   def _skip(self, reason):
