@@ -115,8 +115,23 @@ class ShardedEvaluationTest(tf.test.TestCase):
     self.assertEqual([os.path.getmtime(p) for p in paths], mtimes)
     self.assertEqual(merged["examples"], 15)
     for table in ("table2", "table3"):
-      self.assertAllClose(json.loads(json.dumps(merged[table])),
-                          json.loads(json.dumps(single[table])), atol=1e-4)
+      self._assert_same(merged[table], single[table], table)
+
+  def _assert_same(self, a, b, where):
+    """Equal structure and text, numbers within float noise."""
+    a, b = json.loads(json.dumps(a)), json.loads(json.dumps(b))
+    if isinstance(a, dict):
+      self.assertEqual(sorted(a), sorted(b), where)
+      for key in a:
+        self._assert_same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+      self.assertLen(a, len(b), where)
+      for i, (x, y) in enumerate(zip(a, b)):
+        self._assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, str):
+      self.assertEqual(a, b, where)
+    else:
+      self.assertAllClose(a, b, atol=1e-4, msg=where)
 
   def test_bad_worker_flags_are_one_line_errors(self):
     result = binaries.run([
