@@ -52,7 +52,14 @@ def checkpoint_manager(workdir, max_to_keep, restore_from=None, **objects):
   latest = tf.train.latest_checkpoint(os.path.join(restore_from or workdir,
                                                    CHECKPOINT_DIR))
   if latest:
-    checkpoint.restore(latest).assert_existing_objects_matched()
+    try:
+      checkpoint.restore(latest).assert_existing_objects_matched()
+    except (ValueError, AssertionError, tf.errors.OpError) as e:
+      first = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+      raise ValueError(
+          f"{latest} is a checkpoint of a different model than this config "
+          f"builds ({first[:200]}); resume it with the config.json beside "
+          "it, or train in a new workdir") from e
     logging.info("Resumed from %s", latest)
   return manager
 

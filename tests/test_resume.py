@@ -88,6 +88,30 @@ class ResumeTest(tf.test.TestCase):
          "100"], steps=4)
 
 
+  def test_checkpoint_of_another_model_is_one_clear_line(self):
+    """A workdir from another architecture (here BN on, then off) fails
+    before training with what to do, not a restore traceback."""
+    root = self.create_tempdir().full_path
+    train = fake_shards.write_shards(os.path.join(root, "data"), "train", 4,
+                                     num_shards=1)
+    binary = os.path.join(EXPERIMENTS, "train.py")
+    common = ["--config", os.path.join(CONFIGS, "voice_encoder", "tiny.json"),
+              "--train_pattern", train, "--eval_pattern", "",
+              "--workdir", os.path.join(root, "run")]
+    binaries.run_ok([binary, *common, "--train_steps", "1"])
+    result = binaries.run([binary, *common, "--train_steps", "2",
+                           "--nouse_batch_norm"])
+    self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+    self.assertNotIn("Traceback", result.stderr)
+    # (TensorFlow may log unmatched checkpoint values as the process exits.)
+    errors = [line for line in result.stderr.splitlines()
+              if line.startswith("error: ")]
+    self.assertLen(errors, 1, result.stderr[-2000:])
+    error = errors[0]
+    self.assertIn("checkpoint of a different model", error)
+    self.assertIn("new workdir", error)
+
+
 class DistributedTest(tf.test.TestCase):
 
   def test_mirrored_two_replicas_normalise_like_one_device(self):
