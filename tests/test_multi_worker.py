@@ -6,7 +6,9 @@ writes the run's files; a killed pair of workers resumes from the chief's
 checkpoint.
 """
 
+import glob
 import os
+import tempfile
 import time
 
 import tensorflow as tf
@@ -54,9 +56,13 @@ class MultiWorkerTest(tf.test.TestCase):
     binaries.run_ok([BINARY, *common, "--workdir", one, "--train_steps", "3",
                      "--checkpoint_every", "3"])
     two = os.path.join(root, "two")
+    scratch = os.path.join(tempfile.gettempdir(), "s2f_worker_*")
+    scratch_before = set(glob.glob(scratch))
     logs = wait_ok(self, start_workers([*common, "--workdir", two,
                                         "--train_steps", "3",
                                         "--checkpoint_every", "3"]))
+    # The non-chief's scratch record is removed when its run ends.
+    self.assertEmpty(set(glob.glob(scratch)) - scratch_before)
     self.assertIn("2 replicas in sync", logs[0])
     losses = lambda w: [m["losses/total"] for m in
                         run_record.read_metrics(w)]
