@@ -1,4 +1,4 @@
-"""Benchmark of full-size voice-encoder training: the Trainer's step on real shards.
+"""Benchmark of full-size voice-encoder training: the training loop's step on real shards.
 
 Rows, each measured in its own process (`timing.run_row`), all at the
 paper's batch of 8 on 6 s clips, stepped the same way (one warm-up step,
@@ -6,7 +6,7 @@ then `--steps` timed steps):
 
   * the bare Table 1 encoder step on constant tensors, TensorFlow (baseline:
     L1 to a random target, Adam; no pipeline, no heads);
-  * `Trainer.train_step` (tf.data from TFRecords, STFT in the pipeline,
+  * `TrainingLoop.train_step` (tf.data from TFRecords, STFT in the pipeline,
     Eq. 1 with frozen f_dec and fc8, Adam) for each of `--variants`:
     default, jit (`jit_compile`), mixed (`mixed_precision`, bfloat16);
   * with `--vs_pytorch`, the same Table 1 network and bare step written in
@@ -37,7 +37,7 @@ flags.DEFINE_integer("steps", 2, "Timed steps (after one warm-up step).")
 flags.DEFINE_integer("batch_size", 8, "Examples per step (paper: 8).")
 flags.DEFINE_string("strategy", "default", "tf.distribute strategy name.")
 flags.DEFINE_list("variants", ["default"],
-                  "Trainer variants: default, jit (jit_compile), mixed "
+                  "Training-loop variants: default, jit (jit_compile), mixed "
                   "(mixed_precision).")
 flags.DEFINE_boolean("vs_pytorch", False,
                      "Also time Table 1 written in PyTorch (torch installed).")
@@ -285,7 +285,7 @@ def main(argv):
     if variant not in VARIANTS:
       raise app.UsageError(f"--variants: unknown {variant!r}; choose from "
                            f"{', '.join(VARIANTS)}")
-    names[f"trainer:{variant}"] = f"Trainer.train_step, {variant}"
+    names[f"trainer:{variant}"] = f"TrainingLoop.train_step, {variant}"
   if FLAGS.vs_pytorch:
     names["torch_bare"] = "bare encoder step, PyTorch"
   results = {}
