@@ -9,6 +9,7 @@ defaults (`diff`), nested by section; `load` fills in the rest.
 """
 
 import dataclasses
+import functools
 import inspect
 import json
 import re
@@ -35,6 +36,7 @@ class RunConfig:
     return _diff(self, type(self)())
 
   @classmethod
+  @functools.cache  # read on every flat attribute access
   def leaves(cls):
     """{leaf name: (section names..., leaf name)} of every value field."""
     out = {}
