@@ -92,11 +92,27 @@ def _check_positive(config, names):
       raise ValueError(f"--{name}={getattr(config, name)}: must be > 0")
 
 
-def _check_cadence(config):
+def _check_choices(config, choices):
+  for name, allowed in choices.items():
+    if getattr(config, name) not in allowed:
+      raise ValueError(f"--{name}={getattr(config, name)!r}: choose one of "
+                       f"{', '.join(allowed)}")
+
+
+def _check_shared_sections(config):
+  """The checks of the optimizer, loop and runtime sections both trainers
+  share."""
+  from s2f_tf import strategy as strategy_lib  # pylint: disable=g-import-not-at-top
+  _check_choices(config, {"strategy": strategy_lib.STRATEGIES})
+  _check_positive(config, ("learning_rate", "lr_decay_steps",
+                           "keep_checkpoints"))
   for name in ("log_every", "image_every", "checkpoint_every", "eval_every"):
     if getattr(config, name) < 0:
       raise ValueError(f"--{name}={getattr(config, name)}: must be >= 0 "
                        "(0: only at the last step)")
+  if config.jit_compile and config.deterministic:
+    raise ValueError("--jit_compile with --deterministic: XLA has no "
+                     "deterministic MaxPool gradient; drop one of them")
 
 
 @dataclasses.dataclass
@@ -111,21 +127,11 @@ class TrainConfig(run_config.RunConfig):
 
   def validate(self):
     """Raises ValueError naming the flag of the first bad value."""
-    from s2f_tf import strategy as strategy_lib  # pylint: disable=g-import-not-at-top
     from s2f_tf.models import voice_encoder  # pylint: disable=g-import-not-at-top
-    choices = {"strategy": strategy_lib.STRATEGIES,
-               "loss_type": speech2face_loss.LOSS_TYPES,
-               "encoder": tuple(voice_encoder.SPECS)}
-    for name, allowed in choices.items():
-      if getattr(self, name) not in allowed:
-        raise ValueError(f"--{name}={getattr(self, name)!r}: choose one of "
-                         f"{', '.join(allowed)}")
-    _check_positive(self, ("batch_size", "learning_rate", "lr_decay_steps",
-                           "segment_seconds", "keep_checkpoints"))
-    _check_cadence(self)
-    if self.jit_compile and self.deterministic:
-      raise ValueError("--jit_compile with --deterministic: XLA has no "
-                       "deterministic MaxPool gradient; drop one of them")
+    _check_shared_sections(self)
+    _check_choices(self, {"loss_type": speech2face_loss.LOSS_TYPES,
+                          "encoder": tuple(voice_encoder.SPECS)})
+    _check_positive(self, ("batch_size", "segment_seconds"))
     if not self.train_pattern:
       raise ValueError("--train_pattern is required: a glob of training "
                        "shards (s2f-prepare-shards writes them)")
@@ -164,16 +170,10 @@ class DecoderTrainConfig(run_config.RunConfig):
 
   def validate(self):
     """Raises ValueError naming the flag of the first bad value."""
-    from s2f_tf import strategy as strategy_lib  # pylint: disable=g-import-not-at-top
     from s2f_tf.models import face_decoder  # pylint: disable=g-import-not-at-top
-    for name, allowed in (("strategy", strategy_lib.STRATEGIES),
-                          ("decoder", tuple(face_decoder.SPECS))):
-      if getattr(self, name) not in allowed:
-        raise ValueError(f"--{name}={getattr(self, name)!r}: choose one of "
-                         f"{', '.join(allowed)}")
-    _check_positive(self, ("batch_size", "learning_rate", "lr_decay_steps",
-                           "train_steps", "keep_checkpoints"))
-    _check_cadence(self)
+    _check_shared_sections(self)
+    _check_choices(self, {"decoder": tuple(face_decoder.SPECS)})
+    _check_positive(self, ("batch_size", "train_steps"))
     if not self.data_dir:
       raise ValueError("--data_dir is required: the output of "
                        "s2f-prepare-decoder-data")

@@ -73,6 +73,19 @@ class RunConfigTest(tf.test.TestCase):
     self.assertIn("Sec. 4", values["adam_beta1"].help)
     self.assertIn("0: only at the last", values["log_every"].help)
 
+  def test_shared_sections_are_checked_alike_in_both_trainers(self):
+    encoder = train_config.TrainConfig.create(train_pattern="x")
+    decoder = train_config.DecoderTrainConfig.create(data_dir="x")
+    for config in (encoder, decoder):
+      config.validate()
+      for bad, message in (({"jit_compile": True, "deterministic": True},
+                            "--jit_compile with --deterministic"),
+                           ({"strategy": "cluster"}, "--strategy='cluster'"),
+                           ({"log_every": -1}, "--log_every=-1"),
+                           ({"learning_rate": 0.0}, "--learning_rate=0.0")):
+        with self.assertRaisesRegex(ValueError, message):
+          config.replace(**bad).validate()
+
   def test_leaf_names_must_be_unique(self):
     import dataclasses  # pylint: disable=g-import-not-at-top
 
