@@ -22,12 +22,15 @@ setuptools.setup(
                           encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
-    python_requires=">=3.10,<3.12",
+    python_requires=">=3.10,<3.13",
     packages=setuptools.find_packages(
         include=["s2f_tf", "s2f_tf.*", "data_prep", "data_prep.*",
                  "tfrecords_schema", "tfrecords_schema.*", "experiments",
                  "experiments.*"]),
-    package_data={"experiments": ["configs/*/*.json"]},
+    package_data={"experiments": ["configs/*/*.json", "serve_page.html",
+                                  "demo_data/*/*",
+                                  "demo_data/models/*/*"],
+                  "data_prep": ["splits/*.csv"]},
     install_requires=requirements(),
     entry_points={"console_scripts": [
         "s2f = experiments.cli:run",

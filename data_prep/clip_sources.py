@@ -9,6 +9,7 @@ import collections
 import csv
 import os
 
+from data_prep import prepare_shards_lib
 from s2f_tf import media
 
 
@@ -110,3 +111,151 @@ def video_folder(root):
           speaker_id=speaker, media_path=path, start_s=None, end_s=None,
           face_centre=None, face_image_path=None, dataset="video_folder"))
   return specs
+
+
+# The split of the project page's pairs committed with s2f (clip,speaker,split;
+# written by `python -m data_prep.make_pairs_split`): every number s2f reports
+# on these pairs uses it.
+PAIRS_SPLIT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "splits", "speech2face_examples.csv")
+# 20 % of speakers in test: 214 speakers, enough for galleries of 100.
+PAIRS_TEST_FRACTION = 0.2
+
+# The Speech2Face project page's layout (`speech2face/speech2face.github.io`,
+# folders figures/avspeech_res and figures/voxceleb): Wav/<clip>.(wav|flac),
+# Face_ori/<clip>.jpg (a real frame of the speaker), and the paper's outputs
+# Face_exg0/ (its face from the voice) and Face_f2f/ (its decoder on the true
+# face's feature).
+PAIR_FOLDERS = {"avspeech_res": "avspeech", "voxceleb": "voxceleb"}
+PAIRS_CSV = "pairs.csv"
+PAIR_AUDIO_EXTENSIONS = (".wav", ".flac")
+VOICE_ASSISTANTS = ("Alexa", "Google", "Siri")  # voxceleb/1145Zz_*: no face.
+SPLIT_CHOICES = ("train", "test", "excluded")
+
+
+class PairsLayoutError(ValueError):
+  """A folder that is not in the project page's layout."""
+
+
+def pair_folders(root):
+  """{folder path: dataset} of the pair folders under `root`: `root` itself
+  when it holds Wav/ and Face_ori/, else its figures/avspeech_res and
+  figures/voxceleb (or avspeech_res and voxceleb directly below it)."""
+  if os.path.isdir(os.path.join(root, "Wav")):
+    name = os.path.basename(os.path.normpath(root))
+    return {root: PAIR_FOLDERS.get(name, "pairs")}
+  found = {}
+  for parent in (os.path.join(root, "figures"), root):
+    for name, dataset in PAIR_FOLDERS.items():
+      folder = os.path.join(parent, name)
+      if os.path.isdir(os.path.join(folder, "Wav")) and dataset not in \
+          found.values():
+        found[folder] = dataset
+  if not found:
+    raise PairsLayoutError(
+        f"{root}: no Wav/ and Face_ori/ folders (the layout of "
+        "github.com/speech2face/speech2face.github.io: clone it and pass its "
+        "root, or one of its figures/avspeech_res, figures/voxceleb)")
+  return found
+
+
+def pair_speaker(clip, dataset):
+  """The speaker of a project-page clip by its name: AVSpeech's 11-character
+  YouTube id (`<id>_<start>-<end>`), VoxCeleb's celebrity
+  (`<4 chars><First_Last>_<11-char YouTube id>_<utterance>`)."""
+  if dataset == "voxceleb":
+    body = clip[4:]
+    parts = body.rsplit("_", 1)
+    if len(parts) == 2 and parts[1].isdigit() and len(parts[0]) > 12 and \
+        parts[0][-12] == "_":
+      return parts[0][:-12]
+    return body.split("_")[0]  # voice assistants: 1145Zz_Siri_...
+  return clip[:11]
+
+
+def read_pairs_csv(path):
+  """{clip: row dict} of a pairs.csv (set,clip,speaker,video,gender,...)."""
+  with open(path, newline="", encoding="utf-8") as f:
+    return {row["clip"]: row for row in csv.DictReader(f)}
+
+
+def read_split_file(path):
+  """{clip: (speaker, split)} of a split file `clip,speaker,split`."""
+  splits = {}
+  with open(path, newline="", encoding="utf-8") as f:
+    for line, row in enumerate(csv.DictReader(f), start=2):
+      if row.get("split") not in SPLIT_CHOICES:
+        raise PairsLayoutError(f"{path}:{line}: split must be one of "
+                               f"{', '.join(SPLIT_CHOICES)}")
+      splits[row["clip"]] = (row["speaker"], row["split"])
+  return splits
+
+
+def speech2face_pairs(root, split_file=None):
+  """Voice/face pairs in the project page's layout -> ClipSpecs.
+
+  Speakers come from `root/pairs.csv` when present, else from the clip name
+  (`pair_speaker`). With `split_file` (`clip,speaker,split`), each clip's
+  split is the file's ('excluded' and clips missing from it are left out,
+  with a logged count); without it the speaker hash splits them. The
+  voice-assistant clips (synthetic voices, no face) are always left out.
+  """
+  folders = pair_folders(root)
+  pairs_csv = os.path.join(root, PAIRS_CSV)
+  known = read_pairs_csv(pairs_csv) if os.path.isfile(pairs_csv) else {}
+  splits = read_split_file(split_file) if split_file else None
+  specs = []
+  for folder, dataset in sorted(folders.items()):
+    wav_dir = os.path.join(folder, "Wav")
+    for name in sorted(os.listdir(wav_dir)):
+      clip, extension = os.path.splitext(name)
+      if extension.lower() not in PAIR_AUDIO_EXTENSIONS:
+        continue
+      speaker = known[clip]["speaker"] if clip in known else pair_speaker(
+          clip, dataset)
+      if dataset == "voxceleb" and speaker in VOICE_ASSISTANTS:
+        continue
+      split = None
+      if splits is not None:
+        if clip not in splits or splits[clip][1] == "excluded":
+          continue
+        speaker, split = splits[clip]
+      specs.append(ClipSpec(
+          clip_id=clip, speaker_id=speaker,
+          media_path=os.path.join(wav_dir, name), start_s=None, end_s=None,
+          face_centre=None,
+          face_image_path=os.path.join(folder, "Face_ori", clip + ".jpg"),
+          dataset=dataset, split=split))
+  return specs
+
+
+def paper_output(media_path, kind="Face_exg0"):
+  """The paper's published face for a project-page clip (`Face_exg0`: from
+  the voice; `Face_f2f`: its decoder on the true face's feature)."""
+  folder = os.path.dirname(os.path.dirname(media_path))
+  clip = os.path.splitext(os.path.basename(media_path))[0]
+  return os.path.join(folder, kind, clip + ".jpg")
+
+
+def pairs_split_rows(root, test_fraction, salt="s2f"):
+  """The speaker-disjoint split of a project-page folder, as split-file rows
+  (clip, speaker, split): VoxCeleb1's test celebrities (pairs.csv's
+  voxceleb1_split) are all in test, every other speaker by a salted hash of
+  its id (`split_rule(speaker)`); the voice assistants are 'excluded'."""
+  known = read_pairs_csv(os.path.join(root, PAIRS_CSV))
+  rows = []
+  for folder, dataset in sorted(pair_folders(root).items()):
+    for name in sorted(os.listdir(os.path.join(folder, "Wav"))):
+      clip, extension = os.path.splitext(name)
+      if extension.lower() not in PAIR_AUDIO_EXTENSIONS:
+        continue
+      row = known.get(clip, {})
+      speaker = row.get("speaker") or pair_speaker(clip, dataset)
+      if dataset == "voxceleb" and speaker in VOICE_ASSISTANTS:
+        split = "excluded"
+      elif row.get("voxceleb1_split") == "test":
+        split = "test"
+      else:
+        split = prepare_shards_lib.split_of(speaker, test_fraction, salt)
+      rows.append((clip, speaker, split))
+  return rows

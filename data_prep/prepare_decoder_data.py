@@ -21,7 +21,8 @@ def main(argv):
   del argv
   options = lib.DecoderDataOptions(output_dir=FLAGS.output_dir,
                                    flips=FLAGS.flips,
-                                   min_face_pixels=FLAGS.min_face_pixels)
+                                   min_face_pixels=FLAGS.min_face_pixels,
+                                   teacher=FLAGS.teacher)
   kwargs = model_flags.loader_kwargs()
   loader = lambda: lib.load_models(**kwargs)
   summary = lib.run(FLAGS.image_dir, options, loader)

@@ -24,6 +24,7 @@ from s2f_tf import progress as progress_lib
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
 from tfrecords_schema import face_decoder_example
+from tfrecords_schema import face_teacher
 
 EXAMPLES_PER_SHARD = 1000
 
@@ -35,23 +36,30 @@ class DecoderDataOptions:
   examples_per_shard: int = EXAMPLES_PER_SHARD
   crop_margin: float = face_detector.CROP_MARGIN
   min_face_pixels: int = face_detector.MIN_FACE_PIXELS
+  teacher: str = face_teacher.DEFAULT  # The decoder's input feature.
 
 
 class DecoderDataModels:
-  """Detector, landmark predictor and fc7 extractor, injected for tests."""
+  """Detector, landmark predictor and the teacher's extractor, injected for
+  tests."""
 
-  def __init__(self, detector, landmark_detector, fc7_fn):
+  def __init__(self, detector, landmark_detector, fc7_fn,
+               teacher=face_teacher.DEFAULT):
     self.detector = detector
     self.landmarks = landmark_detector
     self.fc7 = fc7_fn
+    self.teacher = teacher
 
 
 def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
-                vgg_face_weights_path="", allow_random_vgg_face=False):
+                vgg_face_weights_path="", allow_random_vgg_face=False,
+                teacher=face_teacher.DEFAULT):
   shard_models = prepare_shards_lib.load_models(
-      detector, upsample, vgg_face_weights_path, allow_random_vgg_face)
+      detector, upsample, vgg_face_weights_path, allow_random_vgg_face,
+      teacher)
   return DecoderDataModels(shard_models.detector,
-                           landmarks_lib.LandmarkDetector(), shard_models.fc7)
+                           landmarks_lib.LandmarkDetector(), shard_models.fc7,
+                           teacher)
 
 
 def list_images(root):
@@ -89,7 +97,8 @@ def prepare_image(path, image_id, models, options):
     results.append((face_decoder_example.encode(
         fc7=fc7, aligned_jpeg=_jpeg(aligned), landmarks=aligned_points,
         image_id=image_id + (f":{augmentation}" if augmentation else ""),
-        augmentation=augmentation, source_path=path), aligned_points))
+        augmentation=augmentation, source_path=path,
+        teacher=options.teacher), aligned_points))
   return results
 
 
@@ -116,7 +125,10 @@ def run(image_root, options, loader):
     if shard_files.is_finished(final):
       progress.update(len(group))
       continue
-    models = models or loader()
+    if models is None:
+      models = loader()
+      face_teacher.check_same(options.teacher, models.teacher,
+                              "The decoder-data job's feature extractor")
     records, skipped, landmark_sum = [], {}, np.zeros((68, 2))
     for path, image_id in group:
       try:
@@ -145,8 +157,10 @@ def write_summary(options, count):
     total += stats["examples"]
     landmark_sum += np.asarray(stats["landmark_sum"])
     shard_files.add_skips(skipped, stats["skipped"])
+  teacher = face_teacher.get(options.teacher)
   summary = {
       "schema_version": face_decoder_example.SCHEMA_VERSION,
+      "teacher": {"name": teacher.name, "dim": teacher.dim},
       "examples": total, "skipped": skipped, "shards": count,
       "pattern": shard_files.shard_pattern(options.output_dir, SHARD_PREFIX,
                                            count),

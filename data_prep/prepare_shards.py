@@ -4,7 +4,9 @@ r"""Shard generation binary: flags -> clip specs + ShardOptions -> prepare_shard
       --output_dir=/data/shards --vgg_face_weights=rcmalli_vggface_tf_vgg16.h5
 
 Sources (any combination): --avspeech_csv with --media_dir, --voxceleb_root
-(with --voxceleb_faces_root), --video_dir. Runs on Beam's DirectRunner by
+(with --voxceleb_faces_root), --video_dir, --pairs_dir (the paper's project
+page pairs, split by the committed --split_file). --teacher=dlib128 makes
+dlib's 128-D face feature instead of VGG-Face fc7. Runs on Beam's DirectRunner by
 default; pass e.g. --runner=DataflowRunner and that runner's options after
 `--` for a cluster. Rerun with the same flags to resume.
 """
@@ -29,6 +31,11 @@ flags.DEFINE_string("media_dir", "", "Downloaded AVSpeech videos <id>.<ext>.")
 flags.DEFINE_string("voxceleb_root", "", "<speaker>/<video>/<utterance> media.")
 flags.DEFINE_string("voxceleb_faces_root", "", "<speaker>/<video>/*.jpg faces.")
 flags.DEFINE_string("video_dir", "", "Folder of talking-face videos.")
+flags.DEFINE_string("pairs_dir", "", "Voice/face pairs in the Speech2Face "
+                    "project page's layout (Wav/, Face_ori/; its root or one "
+                    "figures/ folder).")
+flags.DEFINE_string("split_file", clip_sources.PAIRS_SPLIT_FILE,
+                    "clip,speaker,split of --pairs_dir ('' = speaker hash).")
 model_flags.define()
 flags.DEFINE_float("test_fraction", lib.TEST_FRACTION,
                    "Fraction of speakers in the test split.")
@@ -49,8 +56,9 @@ def specs_from_flags():
   for name, kind in (("avspeech_csv", "file"), ("avspeech_test_csv", "file"),
                      ("media_dir", "dir"),
                      ("voxceleb_root", "dir"), ("voxceleb_faces_root", "dir"),
-                     ("video_dir", "dir")):
-    if FLAGS[name].value:
+                     ("video_dir", "dir"), ("pairs_dir", "dir"),
+                     ("split_file", "file")):
+    if FLAGS[name].value and (name != "split_file" or FLAGS.pairs_dir):
       console.require_path(name, FLAGS[name].value, kind)
   if FLAGS.vgg_face_weights:
     console.require_path("vgg_face_weights", FLAGS.vgg_face_weights)
@@ -70,9 +78,12 @@ def specs_from_flags():
                                    FLAGS.voxceleb_faces_root or None)
   if FLAGS.video_dir:
     specs += clip_sources.video_folder(FLAGS.video_dir)
+  if FLAGS.pairs_dir:
+    specs += clip_sources.speech2face_pairs(FLAGS.pairs_dir,
+                                            FLAGS.split_file or None)
   if not specs:
     raise app.UsageError("no clips: give --avspeech_csv/--media_dir, "
-                         "--voxceleb_root or --video_dir")
+                         "--voxceleb_root, --video_dir or --pairs_dir")
   return specs
 
 
@@ -83,7 +94,7 @@ def main(argv):
       min_seconds=FLAGS.min_seconds,
       max_audio_seconds=FLAGS.max_audio_seconds,
       crop_margin=FLAGS.crop_margin, min_face_pixels=FLAGS.min_face_pixels,
-      split_salt=FLAGS.split_salt)
+      split_salt=FLAGS.split_salt, teacher=FLAGS.teacher)
   loader = lib.model_loader(**model_flags.loader_kwargs())
   beam_options = pipeline_options.PipelineOptions(
       argv[1:], runner=FLAGS.runner, save_main_session=False)

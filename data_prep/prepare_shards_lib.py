@@ -29,9 +29,11 @@ from data_prep import shard_files
 from s2f_tf import media
 from s2f_tf import progress
 from s2f_tf.audio import spectrogram
+from s2f_tf.faces import face_descriptor
 from s2f_tf.faces import face_detector
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights
+from tfrecords_schema import face_teacher
 from tfrecords_schema import speech_face
 
 SPLITS = ("train", "test")
@@ -59,19 +61,27 @@ class ShardOptions:
   crop_margin: float = face_detector.CROP_MARGIN
   min_face_pixels: int = face_detector.MIN_FACE_PIXELS
   split_salt: str = "s2f"
+  teacher: str = face_teacher.DEFAULT  # The face feature's network.
 
 
 class ShardModels:
-  """What one worker needs: a face detector and a fc7 extractor."""
+  """What one worker needs: a face detector and the teacher's extractor."""
 
-  def __init__(self, detector, fc7_fn):
+  def __init__(self, detector, fc7_fn, teacher=face_teacher.DEFAULT):
     self.detector = detector
-    self.fc7 = fc7_fn  # (n, 224, 224, 3) uint8 RGB -> (n, 4096) float32
+    # (n, 224, 224, 3) uint8 RGB -> (n, dim) float32, dim of `teacher`.
+    self.fc7 = fc7_fn
+    self.teacher = teacher
 
 
 def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
-                vgg_face_weights_path="", allow_random_vgg_face=False):
-  """The default model loader: dlib detector + VGG-Face with released weights."""
+                vgg_face_weights_path="", allow_random_vgg_face=False,
+                teacher=face_teacher.DEFAULT):
+  """The default model loader: dlib detector + the face teacher (VGG-Face
+  with released weights, or dlib's 128-D descriptor)."""
+  if face_teacher.get(teacher).name == face_teacher.DLIB128:
+    return ShardModels(face_detector.FaceDetector(detector, upsample),
+                       face_descriptor.DlibFaceEmbedder(), teacher)
   if not vgg_face_weights_path and allow_random_vgg_face:
     keras.utils.set_random_seed(RANDOM_VGG_FACE_SEED)
   model = vgg_face.build_vgg_face()
@@ -168,6 +178,7 @@ def prepare_clip(spec, models, options):
       waveform=waveform, sample_rate=spectrogram.SAMPLE_RATE, fc7=fc7,
       clip_id=spec.clip_id, speaker_id=spec.speaker_id, face_jpeg=jpeg,
       face_box=face_detector.normalized_box(box, frame.shape),
+      teacher=options.teacher,
       frame_time_s=frame_time, source_path=spec.media_path,
       source_dataset=spec.dataset, start_s=start, end_s=end)
   return serialized, len(waveform) / float(spectrogram.SAMPLE_RATE)
@@ -190,6 +201,8 @@ class ShardDoFn(beam.DoFn):
     # One set of models per worker process, however many DoFn instances the
     # runner makes (DaskRunner makes one per partition, i.e. per shard).
     self._models = self._shared_models.acquire(self._loader)
+    face_teacher.check_same(self._options.teacher, self._models.teacher,
+                            "The shard job's feature extractor")
     self._progress = progress.Progress(self._total)
 
   def _skip(self, reason):
@@ -248,7 +261,9 @@ def write_shard(output_dir, split, index, num_shards, records):
 
 def write_summary(output_dir, num_shards, options, pending):
   """Aggregates every finished shard's sidecar into summary.json."""
+  teacher = face_teacher.get(options.teacher)
   summary = {"schema_version": speech_face.SCHEMA_VERSION,
+             "teacher": {"name": teacher.name, "dim": teacher.dim},
              "options": dataclasses.asdict(options),
              "clips_processed_this_run": pending, "splits": {},
              "skipped": {}}
@@ -271,7 +286,7 @@ def write_summary(output_dir, num_shards, options, pending):
   shard_files.write_summary(output_dir, summary)
   if all(stats["finished_shards"] == stats["shards"]
          for stats in summary["splits"].values()):
-    write_tfds_metadata(output_dir, num_shards)
+    write_tfds_metadata(output_dir, num_shards, options.teacher)
   scalars = {f"shards/skipped_{reason}": n
              for reason, n in summary["skipped"].items()}
   for split, stats in summary["splits"].items():
@@ -285,7 +300,8 @@ TFDS_FILENAME_TEMPLATE = "{SPLIT}-{SHARD_X_OF_Y}.tfrecord"  # = shard_path
 TFDS_NAME = "s2f_speech_face"
 
 
-def write_tfds_metadata(output_dir, num_shards):
+def write_tfds_metadata(output_dir, num_shards,
+                        teacher=face_teacher.DEFAULT):
   """dataset_info.json + features.json beside finished shards, so that
   `tfds.builder_from_directory(output_dir)` reads them (splits, slicing,
   feature description). Shard lengths come from the sidecars."""
@@ -304,11 +320,12 @@ def write_tfds_metadata(output_dir, num_shards):
         name=split, shard_lengths=lengths, num_bytes=size,
         filename_template=template.replace(split=split)))
   tfds.folder_dataset.write_metadata(
-      data_dir=output_dir, features=speech_face.tfds_features(),
+      data_dir=output_dir, features=speech_face.tfds_features(teacher),
       split_infos=split_infos, filename_template=template,
       check_data=False,
       description="Speech2Face pairs written by s2f-prepare-shards: 16 kHz "
-      "int16 speech and the VGG-Face fc7 of the speaker's face.")
+      "int16 speech and the speaker's face feature by the face teacher "
+      f"{teacher} ({face_teacher.get(teacher).dim}-D).")
 
 
 def _runner(pipeline_options):

@@ -3,7 +3,8 @@
   s2f predict --audio talk.wav --checkpoint RUN_DIR --out face.png
   s2f predict --audio_dir clips/ --checkpoint RUN_DIR --out_dir faces/
   s2f export --checkpoint RUN_DIR --out_dir export/ [--tflite]
-  s2f demo --out_dir /tmp/s2f_demo [--quick]
+  s2f demo --out_dir /tmp/s2f_demo [--quick] [--pairs_dir PAIRS]
+  s2f serve --checkpoint RUN_DIR [--port 8080]     # then open the page
 
 Outputs are an average-looking face correlated with the voice, never the
 speaker's identity (Speech2Face, Sec. 2).
@@ -18,7 +19,6 @@ from absl import flags
 from absl import logging
 
 from s2f_tf import console
-from s2f_tf import media
 
 flags.DEFINE_string("audio", "", "predict: one audio or video file.")
 flags.DEFINE_string("audio_dir", "", "predict: every media file in a folder.")
@@ -33,41 +33,88 @@ flags.DEFINE_boolean("quick", False, "demo: the few-minute CI version.")
 flags.DEFINE_string("data_dir", "", "demo: real data (default ../shared/data "
                     "beside the repository).")
 flags.DEFINE_string("vgg_face_weights", "", "demo: VGG-Face .h5/.mat.")
+flags.DEFINE_string("pairs_dir", "", "demo: the Speech2Face project page's "
+                    "voice/face pairs (default: DATA_DIR/speech2face_examples"
+                    " when there).")
+flags.DEFINE_string("extra_faces", "", "demo: a folder of more face photos "
+                    "for the face decoder (real-pairs mode).")
+flags.DEFINE_string("host", "127.0.0.1", "serve: address to listen on (only "
+                    "this computer by default).")
+flags.DEFINE_integer("port", 8080, "serve: port (0: any free port).")
+flags.DEFINE_integer("max_upload_mb", 20, "serve: largest upload accepted.")
+flags.DEFINE_integer("queue_size", 4, "serve: recordings that may wait; "
+                     "more at once are told the server is busy.")
+flags.DEFINE_integer("encoder_steps", 0, "demo: voice-encoder steps in "
+                     "real-pairs mode (0: configs/voice_encoder/"
+                     "real_pairs.json's).")
 FLAGS = flags.FLAGS
 
 USAGE = __doc__
 
 
-def _model():
-  from s2f_tf import speech_to_face  # pylint: disable=g-import-not-at-top
+def _check_model_flags():
   if not FLAGS.checkpoint:
     raise app.UsageError("--checkpoint is required: a voice-encoder workdir "
                          "(train one, or run `s2f demo`)")
   console.require_path("checkpoint", FLAGS.checkpoint, "dir")
   if FLAGS.decoder:
     console.require_path("decoder", FLAGS.decoder)
+
+
+def _model():
+  from s2f_tf import speech_to_face  # pylint: disable=g-import-not-at-top
+  _check_model_flags()
   return speech_to_face, speech_to_face.SpeechToFace.from_workdir(
       FLAGS.checkpoint, FLAGS.decoder)
 
 
 def _batch_inputs():
+  """(media paths, the folder their output names are relative to)."""
+  from s2f_tf import media  # pylint: disable=g-import-not-at-top
   if FLAGS.audio_dir:
-    return [os.path.join(FLAGS.audio_dir, n)
-            for n in sorted(os.listdir(FLAGS.audio_dir))
-            if n.lower().endswith(media.MEDIA_EXTENSIONS)]
+    paths = []
+    for directory, subdirs, names in os.walk(FLAGS.audio_dir):
+      subdirs.sort()
+      paths += [os.path.join(directory, n) for n in sorted(names)
+                if n.lower().endswith(media.MEDIA_EXTENSIONS)]
+    return paths, FLAGS.audio_dir
   with open(FLAGS.csv, newline="", encoding="utf-8") as f:
-    return [row[0] for row in csv.reader(f) if row and not row[0].startswith(
+    paths = [row[0] for row in csv.reader(f) if row and not row[0].startswith(
         "#") and row[0] != "path"]
+  absolute = [os.path.abspath(p) for p in paths]
+  root = os.path.commonpath([os.path.dirname(p) for p in absolute]) \
+      if absolute else "."
+  return paths, root
+
+
+def output_stems(paths, root):
+  """Each input's output name: its path below `root` with its extension
+  kept (`a/x.wav` -> `a/x.wav`, beside `a/x.mp3` -> `a/x.mp3`), so no two
+  inputs share an output. Raises UsageError on a repeated input."""
+  stems, seen = [], {}
+  for path in paths:
+    stem = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    if stem in seen:
+      raise app.UsageError(f"{path} and {seen[stem]} would both write "
+                           f"{stem}.png: list each input once")
+    seen[stem] = path
+    stems.append(stem)
+  return stems
 
 
 def predict(argv):
-  """Predicts a face (PNG with caption + 4096-D feature .npy) per recording."""
+  """Predicts a face (PNG with caption + feature .npy) per recording.
+
+  Batch outputs keep each input's path below --audio_dir (or below the
+  CSV's common folder) and its extension: clips/a/x.wav -> OUT/a/x.wav.png.
+  """
   del argv
   if not (FLAGS.audio or FLAGS.audio_dir or FLAGS.csv):
     raise app.UsageError("give --audio, --audio_dir or --csv")
   for name, kind in (("audio", "file"), ("audio_dir", "dir"), ("csv", "file")):
     if FLAGS[name].value:
       console.require_path(name, FLAGS[name].value, kind)
+  from s2f_tf import media  # pylint: disable=g-import-not-at-top
   library, model = _model()
   print(f"Note: each output is an {library.NOTICE}.")
   if FLAGS.audio:
@@ -80,10 +127,12 @@ def predict(argv):
     print("wrote " + ", ".join(p for p in written if p))
     return 0
   out_dir = FLAGS.out_dir or "s2f_faces"
+  paths, root = _batch_inputs()
+  stems = output_stems(paths, root)
   os.makedirs(out_dir, exist_ok=True)
   rows, failures = [], 0
-  for path in _batch_inputs():
-    stem = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0])
+  for path, name in zip(paths, stems):
+    stem = os.path.join(out_dir, name)
     try:
       feature, image = model.predict_file(path)
       npy, png = library.write_outputs(feature, image, stem + ".png")
@@ -119,20 +168,52 @@ def export(argv):
 def demo(argv):
   """Runs the whole pipeline on real data in minutes (tiny models)."""
   del argv
+  for name in ("pairs_dir", "extra_faces"):
+    if FLAGS[name].value:
+      console.require_path(name, FLAGS[name].value, "dir")
   from experiments import demo_lib  # pylint: disable=g-import-not-at-top
   demo_lib.run_demo(FLAGS.out_dir or "s2f_demo", quick=FLAGS.quick,
                     data_dir=FLAGS.data_dir,
-                    vgg_face_weights=FLAGS.vgg_face_weights)
+                    vgg_face_weights=FLAGS.vgg_face_weights,
+                    pairs_dir=FLAGS.pairs_dir, extra_faces=FLAGS.extra_faces,
+                    encoder_steps=FLAGS.encoder_steps)
   return 0
 
 
-COMMANDS = {"predict": predict, "export": export, "demo": demo}
+def serve(argv):
+  """Serves a local web page: record or upload a voice, see the face."""
+  del argv
+  from experiments import serve_lib  # pylint: disable=g-import-not-at-top
+  if FLAGS.host not in ("127.0.0.1", "localhost", "::1"):
+    print(f"warning: serving on {FLAGS.host}: anyone who can reach this "
+          "machine can use the page", file=sys.stderr)
+  if not 0 <= FLAGS.port < 65536:
+    raise app.UsageError(f"--port={FLAGS.port}: not a port")
+  if FLAGS.max_upload_mb < 1 or FLAGS.queue_size < 1:
+    raise app.UsageError("--max_upload_mb and --queue_size must be >= 1")
+  _check_model_flags()
+  print("Loading the model...", flush=True)  # errors come before serving
+  serve_lib.serve(
+      serve_lib.ServeOptions(
+          checkpoint=FLAGS.checkpoint, decoder_path=FLAGS.decoder,
+          host=FLAGS.host, port=FLAGS.port,
+          max_upload_mb=FLAGS.max_upload_mb, queue_size=FLAGS.queue_size),
+      ready=lambda url: print(f"Serving on {url} (Ctrl-C stops)",
+                              flush=True))
+  return 0
+
+
+COMMANDS = {"predict": predict, "export": export, "demo": demo,
+            "serve": serve}
 # The flags each command reads (what its --help lists).
 COMMAND_FLAGS = {
     "predict": ("audio", "audio_dir", "csv", "checkpoint", "decoder", "out",
                 "out_dir"),
     "export": ("checkpoint", "decoder", "out_dir", "tflite"),
-    "demo": ("out_dir", "quick", "data_dir", "vgg_face_weights"),
+    "demo": ("out_dir", "quick", "data_dir", "vgg_face_weights", "pairs_dir",
+             "extra_faces", "encoder_steps"),
+    "serve": ("checkpoint", "decoder", "host", "port", "max_upload_mb",
+              "queue_size"),
 }
 
 
@@ -140,8 +221,14 @@ def run():
   """`s2f COMMAND [flags]`; `s2f --help` and `s2f COMMAND --help` exit 0."""
   if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
     asked = len(sys.argv) > 1 and sys.argv[1] in console.HELP_ARGS
-    print(USAGE, file=sys.stdout if asked else sys.stderr)
-    sys.exit(0 if asked else 2)
+    if asked:
+      print(USAGE)
+      sys.exit(0)
+    given = sys.argv[1] if len(sys.argv) > 1 else ""
+    print(f"error: {'unknown command ' + repr(given) if given else 'no command'}"
+          f"{console.nearest(given, COMMANDS)}; choose one of "
+          f"{', '.join(COMMANDS)} (s2f --help)", file=sys.stderr)
+    sys.exit(2)
   command = sys.argv[1]
   function = COMMANDS[command]
   console.run(function, f"s2f {command}: {function.__doc__}",

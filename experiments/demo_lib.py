@@ -7,28 +7,36 @@ pipeline runs end to end; it does not reproduce the paper (see README,
 "Paper-scale training").
 """
 
+import dataclasses
 import glob
 import json
 import os
 import time
 
 from absl import logging
+from apache_beam.options import pipeline_options
 
 from data_prep import clip_sources
 from data_prep import prepare_decoder_data_lib
 from data_prep import prepare_shards_lib
 from experiments import demo_media
 from experiments import evaluation_lib
+from experiments import real_pairs
+from experiments import report
 from experiments import voice_learning
 from s2f_tf import face_decoder_trainer
 from s2f_tf import progress
 from s2f_tf import speech_to_face
 from s2f_tf import train_config
 from s2f_tf import voice_encoder_trainer
+from s2f_tf.metrics import side_by_side
+from tfrecords_schema import speech_face
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
 CONFIGS = os.path.join(REPO_ROOT, "experiments", "configs")
+# Small real samples whose licences allow shipping them (README there).
+EMBEDDED_DATA = os.path.join(REPO_ROOT, "experiments", "demo_data")
 LEARNING_FILE = "learning.json"
 # (encoder steps, decoder steps, decoder photos) for --quick and the full demo
 # (the full demo's steps are those of configs/*/demo.json).
@@ -37,13 +45,22 @@ FULL = (400, 600, 63)
 # The demo's detector: HOG finds every face of its data (GRID frames, the
 # photos) at a fraction of the CNN's cost on a CPU.
 DETECTOR = "hog"
+# The project page's frames include turned and cut-off faces that HOG misses
+# (15 %); the CNN finds them.
+PAIRS_DETECTOR = "hog_cnn"
 STAGES = ("media", "shards", "face-decoder data", "face-decoder training",
           "voice-encoder training", "predict", "learning result",
           "evaluation")
 # Seconds per stage measured on the development machine (2 cores), for the
 # ETA; the estimate is rescaled by how fast this machine has been so far.
 MEASURED_SECONDS = {"quick": (2, 8, 8, 10, 10, 2, 0, 15),
-                    "full": (3, 45, 25, 40, 150, 3, 25, 40)}
+                    "full": (3, 45, 25, 40, 150, 3, 25, 40),
+                    "real": (1, 240, 240, 300, 600, 5, 240, 120)}
+MIN_TIMED_SECONDS = 30
+REAL_STAGES = ("pairs", "shards", "face-decoder data",
+               "face-decoder training", "voice-encoder training", "predict",
+               "side-by-side table", "evaluation")
+ATTRIBUTE_MODELS = os.path.join("models", "dlib_age_gender")
 
 DISCLAIMER = """
 This demo trains tiny models for a few minutes on {examples} clips{random}.
@@ -59,39 +76,49 @@ class StageClock:
 
   def __init__(self, mode):
     self.expected = MEASURED_SECONDS[mode]
+    self.stages = REAL_STAGES if mode == "real" else STAGES
     self.started = time.perf_counter()
     self.done = 0
 
   def finish(self, note=""):
     elapsed = time.perf_counter() - self.started
-    name = STAGES[self.done]
+    name = self.stages[self.done]
     self.done += 1
     spent = sum(self.expected[:self.done])
-    left = sum(self.expected[self.done:]) * elapsed / max(spent, 1)
-    line = (f"[{self.done}/{len(STAGES)}] {name} done"
+    # Rescaled by this machine's speed once enough has been timed (a
+    # one-second first stage would scale the rest by its noise).
+    scale = elapsed / spent if spent >= MIN_TIMED_SECONDS else 1.0
+    left = sum(self.expected[self.done:]) * scale
+    line = (f"[{self.done}/{len(self.stages)}] {name} done"
             + (f": {note}" if note else "")
             + f" | {progress.format_duration(elapsed)} elapsed"
             + (f", ~{progress.format_duration(left)} to go"
-               if self.done < len(STAGES) else ""))
+               if self.done < len(self.stages) else ""))
     logging.info("demo: %s", line)
     print(line, flush=True)
 
 
+def resolve_data(data_dir, relative):
+  """data_dir/relative when it is there, else s2f's embedded copy
+  (EMBEDDED_DATA: the GRID clips, CC BY 4.0; the CC0 age/gender networks),
+  else None."""
+  for root in (data_dir, EMBEDDED_DATA):
+    path = os.path.join(root, relative)
+    if os.path.exists(path):
+      return path
+  return None
+
+
 def _media(data_dir, out_dir, learning):
-  """Stage 1: talking-face clips (GRID, FSDD pairs, or espeak-ng); specs."""
+  """Stage 1: talking-face clips (GRID; plus the FSDD pairs); specs."""
   media_dir = os.path.join(out_dir, "media")
-  if os.path.isdir(data_dir):
-    demo_media.grid_clips(data_dir, media_dir)
-    specs = clip_sources.video_folder(media_dir)
-    if learning:
-      specs += voice_learning.media_specs(
-          data_dir, os.path.join(out_dir, "fsdd_voices"),
-          os.path.join(out_dir, "fsdd_faces"))
-  else:
-    print(f"{data_dir} not found: using generated espeak-ng speech over one "
-          "photo (artificial pairs).")
-    demo_media.espeak_clips(media_dir)
-    specs = clip_sources.video_folder(media_dir)
+  grid = resolve_data(data_dir, "grid_av")
+  demo_media.grid_clips(os.path.dirname(grid), media_dir)
+  specs = clip_sources.video_folder(media_dir)
+  if learning:
+    specs += voice_learning.media_specs(
+        data_dir, os.path.join(out_dir, "fsdd_voices"),
+        os.path.join(out_dir, "fsdd_faces"))
   return media_dir, specs
 
 
@@ -109,15 +136,14 @@ def _shards(specs, out_dir, vgg_face_weights):
 
 
 def _decoder_data(data_dir, out_dir, photos, vgg_face_weights):
-  """Stage 3: face photos -> the face decoder's data; its directory."""
+  """Stage 3: face photos (data_dir/faces, else the GRID speakers' frames)
+  -> the face decoder's data; its directory."""
   photo_dir = os.path.join(out_dir, "decoder_photos")
   os.makedirs(photo_dir, exist_ok=True)
   sources = sorted(glob.glob(os.path.join(data_dir, "faces", "img*.jpg")))
   if not sources:
-    import skimage.data  # pylint: disable=g-import-not-at-top
-    import cv2  # pylint: disable=g-import-not-at-top
-    cv2.imwrite(os.path.join(photo_dir, "astronaut.png"),
-                cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    real_pairs.decoder_photos([], photo_dir,
+                              resolve_data(data_dir, "grid_av"))
   for path in sources[:photos]:
     target = os.path.join(photo_dir, os.path.basename(path))
     if not os.path.exists(target):
@@ -175,15 +201,34 @@ def _print_summary(results, learned, examples, segment_seconds, random_vgg,
       if learned else ""))
   print(f"\nPredicted face:  {face_png}\nReport:          {report}\n"
         f"TensorBoard:     tensorboard --logdir {out_dir}")
+  _print_next(os.path.join(out_dir, "voice_encoder"))
 
 
-def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
-  """Runs the main job into `out_dir`; returns a dict of what it wrote."""
+def _print_next(encoder_run):
+  print(f"Model:           {encoder_run}\nNext:            s2f predict "
+        f"--checkpoint {encoder_run} --audio YOUR.wav --out face.png")
+
+
+def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights="",
+             pairs_dir="", extra_faces="", encoder_steps=0):
+  """Runs the main job into `out_dir`; returns a dict of what it wrote.
+
+  Full mode trains on the paper's public voice/face pairs when they are
+  there (`pairs_dir`, or data_dir/speech2face_examples): see
+  `run_real_pairs`. Otherwise, and with `quick`, the small pipeline runs.
+  """
+  data_dir = data_dir or DEFAULT_DATA_DIR
+  if not quick:
+    pairs = pairs_dir or real_pairs.find_pairs(data_dir)
+    if pairs:
+      return run_real_pairs(out_dir, pairs, data_dir, extra_faces,
+                            PairsRun(encoder_steps=encoder_steps))
+    print(real_pairs.GET_EXAMPLES, flush=True)
   clock = StageClock("quick" if quick else "full")
   encoder_steps, decoder_steps, photos = QUICK if quick else FULL
-  data_dir = data_dir or DEFAULT_DATA_DIR
   os.makedirs(out_dir, exist_ok=True)
-  learning = os.path.isdir(data_dir) and not quick
+  learning = os.path.isdir(os.path.join(data_dir, "speech_fsdd")) and \
+      not quick
   media_dir, specs = _media(data_dir, out_dir, learning)
   clock.finish(f"{len(specs)} clips")
 
@@ -224,7 +269,9 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
   results = evaluation_lib.evaluate(evaluation_lib.EvalConfig(
       workdir=encoder_run, test_pattern=test_pattern, out_dir=eval_dir,
       decoder_path=decoder_path, database_size=100, num_craniofacial=100,
-      image_samples=100), extra_results={"learning": learned}
+      image_samples=100,
+      attribute_models=resolve_data(data_dir, ATTRIBUTE_MODELS) or ""),
+                                    extra_results={"learning": learned}
                                     if learned else None)
   report = os.path.join(eval_dir, evaluation_lib.REPORT_FILE)
   clock.finish()
@@ -236,3 +283,130 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights=""):
   return {"face": face_png, "report": report, "results": results,
           "shards": summary, "encoder_run": encoder_run,
           "decoder": decoder_path, "learning": learned}
+
+
+def _mean_feature(pattern, teacher):
+  """The mean teacher feature of every example of `pattern`."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  total, count = 0.0, 0
+  files = sorted(tf.io.gfile.glob(pattern))
+  for record in tf.data.TFRecordDataset(files):
+    total = total + speech_face.decode(record, teacher)["fc7"].numpy()
+    count += 1
+  return total / max(count, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class PairsRun:
+  """Sizes of a real-pairs run (0: the whole split / the config's steps)."""
+
+  train_clips: int = 0
+  test_clips: int = 0
+  decoder_steps: int = 0
+  encoder_steps: int = 0
+  bootstrap: int = side_by_side.BOOTSTRAP_SAMPLES
+  # Shard-job processes: the job is dlib on one core per clip.
+  shard_workers: int = 2
+
+
+def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
+                   sizes=PairsRun()):
+  """The main job on the paper's public voice/face pairs (face teacher
+  dlib128): shards, face decoder on the training speakers' faces, voice
+  encoder on their voices, then s2f's faces beside the paper's on the
+  held-out speakers, and the evaluation report."""
+  clock = StageClock("real")
+  teacher = real_pairs.TEACHER
+  os.makedirs(out_dir, exist_ok=True)
+  train, test = real_pairs.split_specs(pairs_dir)
+  train = train[:sizes.train_clips or None]
+  test = test[:sizes.test_clips or None]
+  clock.finish(f"{len(train)} training clips of "
+               f"{len({s.speaker_id for s in train})} speakers, {len(test)} "
+               f"held-out clips of {len({s.speaker_id for s in test})}")
+
+  loader = prepare_shards_lib.model_loader(detector=PAIRS_DETECTOR,
+                                           teacher=teacher)
+  beam_options = pipeline_options.PipelineOptions(
+      direct_num_workers=sizes.shard_workers,
+      direct_running_mode="multi_processing") if sizes.shard_workers > 1 \
+      else None
+  summary = prepare_shards_lib.run(
+      train + test, prepare_shards_lib.ShardOptions(
+          output_dir=os.path.join(out_dir, "shards"), examples_per_shard=128,
+          teacher=teacher), loader, beam_options)
+  splits = summary["splits"]
+  clock.finish(f"{splits['train']['examples']} train, "
+               f"{splits['test']['examples']} test, skipped "
+               f"{summary['skipped']}")
+
+  photo_dir = os.path.join(out_dir, "decoder_photos")
+  photos = real_pairs.decoder_photos(
+      train, photo_dir, os.path.join(data_dir, "grid_av"), extra_faces)
+  decoder_data = os.path.join(out_dir, "decoder_data")
+  decoder_summary = prepare_decoder_data_lib.run(
+      photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
+          output_dir=decoder_data, teacher=teacher),
+      lambda: prepare_decoder_data_lib.load_models(PAIRS_DETECTOR,
+                                                   teacher=teacher))
+  clock.finish(f"{decoder_summary['examples']} faces from {photos} photos")
+
+  config = train_config.DecoderTrainConfig.load(
+      os.path.join(CONFIGS, "face_decoder", "real_pairs.json")).replace(
+          data_dir=decoder_data)
+  if sizes.decoder_steps:
+    config = config.replace(train_steps=sizes.decoder_steps)
+  decoder_run = os.path.join(out_dir, "face_decoder")
+  face_decoder_trainer.train(config, decoder_run)
+  decoder_path = os.path.join(decoder_run, face_decoder_trainer.EXPORT_DIR,
+                              face_decoder_trainer.DECODER_FILE)
+  clock.finish()
+
+  encoder_config = train_config.TrainConfig.load(
+      os.path.join(CONFIGS, "voice_encoder", "real_pairs.json")).replace(
+          train_pattern=splits["train"]["pattern"],
+          eval_pattern=splits["test"]["pattern"], decoder_path=decoder_path)
+  if sizes.encoder_steps:
+    encoder_config = encoder_config.replace(train_steps=sizes.encoder_steps)
+  encoder_run = os.path.join(out_dir, "voice_encoder")
+  voice_encoder_trainer.train(encoder_config, encoder_run)
+  clock.finish()
+
+  model = speech_to_face.SpeechToFace.from_workdir(encoder_run)
+  feature, image = model.predict_file(test[0].media_path)
+  face_png = os.path.join(out_dir, "predict", "face.png")
+  speech_to_face.write_outputs(feature, image, face_png)
+  clock.finish(f"held-out voice {test[0].clip_id}")
+
+  attribute_models = resolve_data(data_dir, ATTRIBUTE_MODELS)
+  result, figure = real_pairs.run(
+      encoder_run, decoder_path, pairs_dir, attribute_models,
+      _mean_feature(splits["train"]["pattern"], teacher),
+      bootstrap=sizes.bootstrap, limit=len(test))
+  eval_dir = os.path.join(out_dir, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  with open(os.path.join(eval_dir, real_pairs.RESULT_FILE), "w") as f:
+    json.dump(result, f, indent=2, default=float)
+  with open(os.path.join(eval_dir, real_pairs.TABLE_FILE), "w") as f:
+    f.write(real_pairs.markdown_table(result) + "\n")
+  clock.finish()
+
+  results = evaluation_lib.evaluate(
+      evaluation_lib.EvalConfig(
+          workdir=encoder_run, test_pattern=splits["test"]["pattern"],
+          out_dir=eval_dir, decoder_path=decoder_path, database_size=100,
+          num_craniofacial=50, image_samples=100,
+          attribute_models=attribute_models, segments="6"),
+      extra_results={"real_pairs": result},
+      extra_figures={"real_pairs": report.rgb_figure(figure)})
+  report_path = os.path.join(eval_dir, evaluation_lib.REPORT_FILE)
+  clock.finish()
+  print("\n" + real_pairs.markdown_table(result))
+  print("\nEvery face is an average-looking face correlated with a voice, "
+        "never an identity.")
+  print(f"\nPredicted face:  {face_png}\nReport:          {report_path}\n"
+        f"Face teacher:    {teacher}")
+  _print_next(encoder_run)
+  return {"face": face_png, "report": report_path, "results": results,
+          "shards": summary, "encoder_run": encoder_run,
+          "decoder": decoder_path, "real_pairs": result}

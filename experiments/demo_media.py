@@ -1,11 +1,10 @@
 """Demo media: real talking-face clips, and artificial voice/face pairings.
 
-Real pairs: the GRID clips of ../shared/data/grid_av (a speaker's own face and
-voice). Artificial pairs (documented as such): each Free Spoken Digit speaker's
-recordings concatenated into multi-second utterances and paired with one
-fixed face photo per speaker (VoxCeleb-style folders of WAVs and a face
-image); without shared data, espeak-ng voices paired with scikit-image's
-astronaut photo.
+Real pairs: the GRID clips (a speaker's own face and voice; from --data_dir,
+else s2f's embedded copy). Artificial pairs (documented as such): each Free
+Spoken Digit speaker's recordings concatenated into multi-second utterances
+and paired with one fixed face photo per speaker of the same gender
+(VoxCeleb-style folders of WAVs and a face image).
 """
 
 import glob
@@ -19,9 +18,12 @@ import numpy as np
 from s2f_tf import media
 
 # FSDD speaker -> face photo of ../shared/data/faces (fixed, artificial map).
-FSDD_FACE_OF = {"george": "img1.jpg", "jackson": "img10.jpg",
-                "lucas": "img12.jpg", "nicolas": "img14.jpg",
-                "theo": "img16.jpg", "yweweler": "img2.jpg"}
+# All six FSDD speakers are men (speakers.json): six photos of six different
+# men of faces/ (gender.csv; different identities by master.csv's "No" pairs
+# and dlib's recognizer).
+FSDD_FACE_OF = {"george": "img13.jpg", "jackson": "img16.jpg",
+                "lucas": "img18.jpg", "nicolas": "img20.jpg",
+                "theo": "img24.jpg", "yweweler": "img29.jpg"}
 
 
 def still_video(path, rgb, audio_path=None, seconds=None, silent_audio=False):
@@ -134,17 +136,3 @@ def _wav_count_for(paths, seconds):
     if total >= seconds:
       return count
   return len(paths)
-
-
-def espeak_clips(out_dir, voices=("en", "en+f3", "de", "en+m3")):
-  """Artificial pairs without shared data: espeak-ng voices + the astronaut."""
-  import skimage.data  # pylint: disable=g-import-not-at-top
-  face = cv2.resize(skimage.data.astronaut(), (640, 640))
-  for voice in voices:
-    name = voice.replace("+", "_")
-    target = os.path.join(out_dir, f"espeak_{name}", "clip.mp4")
-    if not os.path.exists(target):
-      os.makedirs(os.path.dirname(target), exist_ok=True)
-      still_video(target, face, speech_wav(target + ".wav", voice))
-      os.remove(target + ".wav")
-  return len(voices)

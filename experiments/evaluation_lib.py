@@ -23,6 +23,7 @@ from s2f_tf import frozen_heads
 from s2f_tf import run_config
 from s2f_tf import run_record
 from s2f_tf import speech_to_face
+from s2f_tf.faces import face_descriptor
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
 from s2f_tf.metrics import attributes
@@ -30,6 +31,8 @@ from s2f_tf.metrics import craniofacial
 from s2f_tf.metrics import feature_similarity
 from s2f_tf.metrics import identity
 from s2f_tf.metrics import retrieval
+from s2f_tf.metrics import side_by_side
+from tfrecords_schema import face_teacher
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
@@ -88,7 +91,7 @@ def _encoder_id(workdir):
 
 
 def run_pass(config, name, predict_fn, encoder_id, segment_seconds,
-             image_samples):
+             image_samples, teacher):
   """One prediction pass over the test split, split across workers.
 
   Worker `config.worker_index` predicts its share and writes it; with
@@ -112,7 +115,7 @@ def run_pass(config, name, predict_fn, encoder_id, segment_seconds,
         predict_fn, config.test_pattern, segment_seconds, config.batch_size,
         -(-config.max_examples // num), image_samples,
         seed=[config.seed, worker], feature_samples=config.feature_samples,
-        shard=(worker, num) if num > 1 else None)
+        shard=(worker, num) if num > 1 else None, teacher=teacher)
     prediction_pass.write_partial(paths[worker], prediction, fingerprint)
   if config.worker_index >= 0:
     return None
@@ -159,9 +162,10 @@ def _tables(predicted, true, speaker_ids, config):
 
 
 def _face_metrics(config, main, classifier, true_labels, embedder, results,
-                  figures):
+                  figures, teacher):
   """Fig. 4 / 5, identity metrics and face figures, from the face decoder."""
-  _, decoder = frozen_heads.load_face_decoder(config.decoder_path)
+  _, decoder = frozen_heads.load_face_decoder(config.decoder_path,
+                                              teacher=teacher)
   f2f = decode_images(decoder, main["face_true"])
   s2f = decode_images(decoder, main["face_predicted"])
   count = min(config.num_craniofacial, len(f2f))
@@ -172,12 +176,17 @@ def _face_metrics(config, main, classifier, true_labels, embedder, results,
       reconstruction_landmarks(s2f[:count], detector, predictor),
       config.seed)
   results["craniofacial_samples"] = count
-  figures["examples"] = report.examples_figure(main["faces"][:8], f2f[:8],
-                                               s2f[:8])
+  # Figures show one clip per speaker: examples across speakers, and
+  # retrieval among different people (one photo each).
+  one = side_by_side.query_clips(main["face_speaker_ids"])
+  shown = one[:8]
+  figures["examples"] = report.examples_figure(
+      main["faces"][shown], f2f[shown], s2f[shown])
   figures["retrieval"] = report.retrieval_figure(
-      s2f[:4], [retrieval.top_k(q, main["face_true"], 5) for q in
-                main["face_predicted"][:4]], main["faces"], list(range(4)))
-  embedder = embedder or identity.DlibFaceEmbedder()
+      s2f[one[:4]], [retrieval.top_k(main["face_predicted"][q],
+                                     main["face_true"][one], 5)
+                     for q in one[:4]], main["faces"][one], list(range(4)))
+  embedder = embedder or face_descriptor.DlibFaceEmbedder()
   genders = true_labels.get("gender") if true_labels else None
   results["identity"] = identity.identity_metrics(
       embedder.embed(s2f), embedder.embed(main["faces"]),
@@ -207,7 +216,7 @@ def _write(config, results, figures):
 
 
 def evaluate(config, classifier=None, predict_fn=None, embedder=None,
-             extra_results=None):
+             extra_results=None, extra_figures=None):
   """Runs every metric; writes results.json and report.html; returns results.
 
   With `config.worker_index` >= 0 this process only predicts its share of
@@ -224,7 +233,8 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
     embedder: face recognizer for the identity metrics (`embed(images)`);
       default dlib's 128-D ResNet when a decoder is given.
     extra_results: more sections for results.json and the report (the
-      demo's {'learning': voice_learning result}).
+      demo's {'learning': voice_learning result} or {'real_pairs': ...}).
+    extra_figures: their figures ({'real_pairs': PNG base64}).
   """
   config.validate()
   tf.io.gfile.makedirs(config.out_dir)
@@ -240,7 +250,7 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
   for seconds in segments:
     key = f"{seconds:g}s"
     p = run_pass(config, key, predict_fn, encoder_id, seconds,
-                 config.image_samples)
+                 config.image_samples, train_cfg.teacher)
     if p is not None:
       results["table2"][key], results["table3"][key] = _tables(
           p["predicted"], p["true"], p["speaker_ids"], config)
@@ -248,10 +258,13 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
   ablations = {}
   for item in filter(None, config.ablations.split(",")):
     name, workdir = item.split("=", 1)
-    ablation_model, _ = speech_to_face.load_encoder(workdir)
+    ablation_model, ablation_cfg = speech_to_face.load_encoder(workdir)
+    face_teacher.check_same(train_cfg.teacher, ablation_cfg.teacher,
+                            f"The ablation run {workdir}")
     ablations[name] = run_pass(
         config, f"ablation_{name}_{segments[0]:g}s",
-        prediction_pass.encoder_fn(ablation_model), _encoder_id(workdir), segments[0], 0)
+        prediction_pass.encoder_fn(ablation_model), _encoder_id(workdir),
+        segments[0], 0, train_cfg.teacher)
   if config.worker_index >= 0:
     return {"worker": config.worker_index}
   for name, p in ablations.items():
@@ -270,7 +283,7 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
   figures = {}
   if config.decoder_path:
     _face_metrics(config, main, classifier, true_labels, embedder, results,
-                  figures)
+                  figures, train_cfg.teacher)
   results["balance"] = _balance(main, true_labels)
   if true_labels is not None and "ethnicity" not in true_labels:
     results["ethnicity_note"] = attributes.ETHNICITY_HELP
@@ -282,5 +295,6 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
   if curves:
     figures["curves"] = curves
   results.update(extra_results or {})
+  figures.update(extra_figures or {})
   _write(config, results, figures)
   return results

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from s2f_tf import input_pipeline
 from s2f_tf import progress as progress_lib
-from s2f_tf.models import voice_encoder
+from tfrecords_schema import face_teacher
 
 FACE_SHAPE = (input_pipeline.FACE_IMAGE_SIZE, input_pipeline.FACE_IMAGE_SIZE,
               3)
@@ -67,7 +67,7 @@ def _stack(items, index, shape, dtype):
 
 def predict(predict_fn, pattern, segment_seconds, batch_size=8,
             max_examples=0, image_samples=1000, seed=0, feature_samples=0,
-            shard=None):
+            shard=None, teacher=face_teacher.DEFAULT):
   """Streams test clips through `predict_fn`; keeps uniform samples.
 
   Memory is bounded by the samples, not the split: predicted and true fc7
@@ -76,7 +76,7 @@ def predict(predict_fn, pattern, segment_seconds, batch_size=8,
   reservoir sampling while streaming.
 
   Args:
-    predict_fn: batch -> (batch, 4096) predicted features.
+    predict_fn: batch -> (batch, dim) predicted features.
     pattern: test shards (glob or `tfds:DIR:SPLIT`).
     segment_seconds: seconds of speech per clip.
     batch_size: clips per `predict_fn` call.
@@ -85,6 +85,7 @@ def predict(predict_fn, pattern, segment_seconds, batch_size=8,
     seed: sampling seed.
     feature_samples: features kept (0: all).
     shard: (index, count): read only worker `index`'s share of `count`.
+    teacher: the face teacher of the shards and the encoder (`face_teacher`).
 
   Returns:
     {'predicted', 'true', 'clip_ids', 'speaker_ids' (the feature sample, in
@@ -94,7 +95,7 @@ def predict(predict_fn, pattern, segment_seconds, batch_size=8,
   ds = input_pipeline.make_dataset(
       pattern, batch_size, is_training=False, segment_seconds=segment_seconds,
       deterministic=True, repeat=False, with_images=True, with_ids=True,
-      drop_remainder=False, shard=shard)
+      drop_remainder=False, shard=shard, teacher=teacher)
   rng = np.random.RandomState(seed)
   features = Reservoir(feature_samples, rng)
   images = Reservoir(image_samples, rng) if image_samples else None
@@ -122,7 +123,7 @@ def predict(predict_fn, pattern, segment_seconds, batch_size=8,
     progress.update(len(true))
     if max_examples and seen >= max_examples:
       break
-  dim = voice_encoder.FEATURE_DIM
+  dim = face_teacher.get(teacher).dim
   kept = features.in_stream_order()
   sample = images.in_stream_order() if images is not None else []
   return {"seen": seen,

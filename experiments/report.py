@@ -44,6 +44,14 @@ def _image_grid(rows, titles):
   return _png(fig)
 
 
+def rgb_figure(image):
+  """An RGB image (uint8) as an embeddable PNG."""
+  fig, ax = plt.subplots(figsize=(image.shape[1] / 90, image.shape[0] / 90))
+  ax.imshow(image)
+  ax.axis("off")
+  return _png(fig)
+
+
 def examples_figure(faces, f2f, s2f):
   """Rows: true face, decoder(true fc7) = F2F, decoder(speech) = S2F."""
   rows = [list(faces), list(f2f), list(s2f)]
@@ -176,6 +184,34 @@ def _recall_rows(label, table, paper=None):
   rows.append(["chance"] + [f"{_recall(table['chance'], k):.2f}"
                             for k in (1, 2, 5, 10)])
   return rows
+
+
+def _real_pairs_section(results, figures):
+  """The real-pairs table: s2f beside the paper's faces, held-out speakers."""
+  from experiments import real_pairs  # pylint: disable=g-import-not-at-top
+  result = results.get("real_pairs")
+  if not result:
+    return []
+  header, rows = real_pairs.table_rows(result)
+  parts = [
+      "<h2>Real voices of unseen speakers: s2f beside the paper's faces</h2>",
+      f"<p>{result['clips']} held-out clips of {result['speakers']} speakers "
+      "of the paper's public pairs, split by speaker with "
+      f"<code>{html.escape(result['split_file'])}</code> (no test speaker's "
+      "voice or face reached training, the decoder's included). Face "
+      f"teacher: <b>{html.escape(result['teacher'])}</b> (dlib's 128-D face "
+      "descriptor; VGG-Face weights cannot be had offline), so Eq. 1's "
+      "distillation term is 0 (no identity classifier). True faces read as "
+      f"{result['true_gender']}.</p>",
+      _table(header, rows)]
+  parts += [f"<p>{html.escape(note)}</p>" for note in real_pairs.NOTES]
+  if "real_pairs" in figures:
+    parts.append("<p>Columns of each triplet: true face | the paper's face "
+                 "from the voice | s2f's face from the voice (held-out "
+                 "speakers). Average faces correlated with a voice, never "
+                 "an identity.</p>")
+    parts.append(_img(figures["real_pairs"]))
+  return parts
 
 
 def _faces_section(results, figures):
@@ -348,6 +384,7 @@ def _craniofacial_section(results, figures):
 
 # In page order.
 SECTIONS = (
+    _real_pairs_section,
     _faces_section,
     _learning_section,
     _table2_section,
@@ -358,11 +395,26 @@ SECTIONS = (
     _craniofacial_section)
 
 
+def teacher_line(results):
+  """Which face teacher made the features this report judges."""
+  model = results.get("train_config", {}).get("model", {})
+  teacher = model.get("teacher", "vgg_face_fc7")
+  if teacher != "vgg_face_fc7":
+    return (f"Face teacher: {teacher} (dlib's 128-D face descriptor, real "
+            "and offline, standing in for VGG-Face; it has no identity "
+            "classifier, so Eq. 1's distillation term is 0).")
+  if model.get("fc8_weights"):
+    return "Face teacher: VGG-Face fc7, the paper's, with released weights."
+  return ("Face teacher: VGG-Face fc7 with a RANDOM stand-in for its weights "
+          "(none were given): its features, and the faces decoded from them, "
+          "only exercise the pipeline and say nothing about Speech2Face.")
+
+
 def render(results, figures):
   """The report page as one HTML string; its first screen shows predicted
   faces beside the true ones and the learning curves."""
   parts = [f"<h1>s2f evaluation</h1><p class='notice'>{html.escape(NOTICE)}"
-           "</p>",
+           "</p>", f"<p><b>{html.escape(teacher_line(results))}</b></p>",
            f"<p>{results['examples']} test clips of {results['speakers']} "
            f"speakers; face crops kept for a sample of "
            f"{results.get('image_samples', 0)}.</p>"]

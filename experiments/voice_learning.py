@@ -47,11 +47,12 @@ def media_specs(data_dir, voices_root, faces_root, utterances=UTTERANCES,
 def learning_result(workdir, train_pattern, test_pattern, segment_seconds):
   """R@1 among the six identities on held-out and on training utterances,
   plus the first and last logged losses of the run."""
-  model, _ = speech_to_face.load_encoder(workdir)
+  model, config = speech_to_face.load_encoder(workdir)
   result = {"label": LABEL}
   for name, pattern in (("held_out", test_pattern), ("train", train_pattern)):
     p = prediction_pass.predict(prediction_pass.encoder_fn(model), pattern,
-                               segment_seconds, image_samples=0)
+                               segment_seconds, image_samples=0,
+                               teacher=config.teacher)
     keep = [i for i, s in enumerate(p["speaker_ids"])
             if s.startswith(SPEAKER_PREFIX)]
     if not keep:

@@ -8,6 +8,7 @@ value, unreadable media) end the run with one line `error: ...` on stderr and
 exit status 1; `S2F_TRACEBACK=1` shows the traceback instead.
 """
 
+import difflib
 import os
 import sys
 import textwrap
@@ -16,12 +17,35 @@ from absl import app
 from absl import flags
 
 HELP_ARGS = ("--help", "-h", "--helpshort", "-?", "-help")
+VERBOSITY_ARGS = ("--verbosity", "-v", "--v")
+# Loggers of libraries whose warnings are known to be harmless here (Beam's
+# missing GCP clients); shown again with --verbosity.
+QUIET_LOGGERS = ("apache_beam",)
 # Modules whose flags are s2f's own (the rest come from absl, TF, Beam).
 OWN_PACKAGES = ("s2f_tf", "experiments", "data_prep")
 TRACEBACK_ENV = "S2F_TRACEBACK"
 # Exceptions that mean "fix your input", not "s2f has a bug".
 USER_ERRORS = (app.UsageError, FileNotFoundError, NotADirectoryError,
                IsADirectoryError, PermissionError, ValueError)
+
+
+def _asks_verbosity(argv):
+  return any(a.split("=")[0] in VERBOSITY_ARGS for a in argv[1:])
+
+
+def quiet_by_default(argv=None):
+  """Silences TensorFlow's C++ logs (cuDNN/cuBLAS registration, TensorRT,
+  rendezvous notices) unless the command line asks for --verbosity. Must
+  run before TensorFlow is imported: the binaries' packages call it."""
+  if not _asks_verbosity(sys.argv if argv is None else argv):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _quiet_loggers()
+
+
+def _quiet_loggers():
+  import logging as std_logging  # pylint: disable=g-import-not-at-top
+  for name in QUIET_LOGGERS:
+    std_logging.getLogger(name).setLevel(std_logging.ERROR)
 
 
 def require_path(flag_name, path, kind="file"):
@@ -74,6 +98,30 @@ def _is_required(flag):
       getattr(v, "message", "")) for v in flag.validators)
 
 
+def nearest(name, choices):
+  """' (did you mean X?)' for the closest of `choices`, else ''."""
+  close = difflib.get_close_matches(name, list(choices), 1, 0.5)
+  return f" (did you mean {close[0]}?)" if close else ""
+
+
+def unknown_flag(argv, only=None):
+  """The first `--flag` of `argv` that no module defines, with the nearest
+  of this command's own flags; None when all are known. Arguments after
+  `--` belong to someone else (Beam's runner options)."""
+  known = set(flags.FLAGS)
+  for arg in argv[1:]:
+    if arg == "--":
+      return None
+    if not arg.startswith("-") or arg == "-":
+      continue
+    name = arg.lstrip("-").split("=", 1)[0]
+    if name in known or (name.startswith("no") and name[2:] in known):
+      continue
+    own = [f"--{f.name}" for f in own_flags(only)]
+    return f"unknown flag --{name}{nearest('--' + name, own)}"
+  return None
+
+
 def _one_line(error):
   text = " ".join(str(error).split())
   return f"error: {text or type(error).__name__}"
@@ -92,6 +140,15 @@ def run(main, doc, argv=None, only=None):
   if any(arg in HELP_ARGS for arg in argv[1:]):
     print(help_text(doc, only))
     sys.exit(0)
+  unknown = unknown_flag(argv, only)
+  if unknown:
+    print(f"error: {unknown}; --help lists the flags", file=sys.stderr)
+    sys.exit(1)
+  if not _asks_verbosity(argv):
+    # Warnings and errors only; progress lines come through
+    # `progress.report`. --verbosity=0 brings back INFO.
+    argv.insert(1, "--verbosity=-1")
+    _quiet_loggers()
 
   def guarded(args):
     try:

@@ -5,12 +5,16 @@ data set's mean landmarks (Cole et al.: texture in the mean-shape frame); it
 is computed here with the same spline warp the decoder uses.
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
 from s2f_tf.models import face_decoder
 from s2f_tf.models import spline_warp
 from tfrecords_schema import face_decoder_example
+from tfrecords_schema import face_teacher
+from tfrecords_schema import shard_summary
 
 
 def parse(example, mean_landmarks):
@@ -26,8 +30,11 @@ def parse(example, mean_landmarks):
 
 def make_dataset(file_pattern, mean_landmarks, batch_size, is_training,
                  deterministic=False, seed=None, shuffle_buffer=1024,
-                 cache=False, skip_examples=0):
+                 cache=False, skip_examples=0, teacher=None):
   """Batches of {'fc7', 'image', 'texture', 'landmarks'}.
+
+  `teacher`: the face teacher the shards were made with (their summary.json
+  records it; the default is the paper's).
 
   `cache` keeps parsed examples (textures included, ~1.2 MB each) in memory:
   for small data sets such as the demo's. `skip_examples` passes over the
@@ -36,8 +43,14 @@ def make_dataset(file_pattern, mean_landmarks, batch_size, is_training,
   files = sorted(tf.io.gfile.glob(file_pattern))
   if not files:
     raise FileNotFoundError(f"no face-decoder shards match {file_pattern!r}")
+  teacher = teacher or face_teacher.DEFAULT
+  shard_summary.check_teacher(files, teacher,
+                              face_decoder_example.teacher_of_record,
+                              "The face-decoder data in")
   ds = tf.data.TFRecordDataset(files).ignore_errors(log_warning=True)
-  ds = ds.map(face_decoder_example.decode, num_parallel_calls=tf.data.AUTOTUNE)
+  decode = functools.partial(face_decoder_example.decode,
+                             teacher=teacher)
+  ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
   ds = ds.map(lambda e: parse(e, mean_landmarks),
               num_parallel_calls=tf.data.AUTOTUNE,
               deterministic=deterministic or None)

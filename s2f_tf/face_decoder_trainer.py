@@ -20,6 +20,7 @@ from s2f_tf.losses import face_decoder_loss
 from s2f_tf.models import face_decoder
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights
+from tfrecords_schema import face_teacher
 from tfrecords_schema import shard_summary
 
 EXPORT_DIR = "export"
@@ -36,13 +37,19 @@ class FaceDecoderTask(training_loop.Task):
     summary = shard_summary.read_decoder_data(config.data_dir)
     self.mean_landmarks = np.asarray(summary["mean_landmarks"], np.float32)
     self.pattern = summary["pattern"]
+    self.teacher = summary.get("teacher", {}).get("name",
+                                                  face_teacher.VGG_FACE_FC7)
+    if config.identity_weight and self.teacher != face_teacher.VGG_FACE_FC7:
+      raise ValueError(f"--identity_weight needs VGG-Face; {config.data_dir} "
+                       f"was made with the face teacher {self.teacher}")
     self.identity_fn = None
 
   def build_model(self, num_replicas):
     del num_replicas  # no BN by default; Keras BN otherwise
     return face_decoder.build_face_decoder(
         self.mean_landmarks, face_decoder.SPECS[self.config.decoder],
-        use_batch_norm=self.config.use_batch_norm)
+        use_batch_norm=self.config.use_batch_norm,
+        feature_dim=face_teacher.get(self.teacher).dim)
 
   def build_frozen(self):
     config = self.config
@@ -63,7 +70,7 @@ class FaceDecoderTask(training_loop.Task):
         self.pattern, self.mean_landmarks, config.batch_size, True,
         deterministic=config.deterministic, seed=config.seed,
         shuffle_buffer=config.shuffle_buffer, cache=config.cache,
-        skip_examples=skip_examples)
+        skip_examples=skip_examples, teacher=self.teacher)
 
   def per_example_losses(self, model, batch, training):
     outputs = tf.nest.map_structure(lambda t: tf.cast(t, tf.float32),

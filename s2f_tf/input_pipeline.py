@@ -1,14 +1,18 @@
 """tf.data reader of speech/face shards: decode -> parse -> batch -> prefetch.
 
 Each example gives the network input ('spectrogram', (frames, 257, 2)) and the
-target ('fc7', 4096) plus, on request, the face crop for image summaries.
+target ('fc7': the face teacher's feature, 4096-D VGG-Face fc7 for the
+paper's teacher) plus, on request, the face crop for image summaries.
 Shards are read through the schema module; a truncated or corrupt shard ends
 that file's records with a logged warning instead of killing training.
 """
 
+import functools
+
 import tensorflow as tf
 
 from s2f_tf.audio import spectrogram
+from tfrecords_schema import face_teacher
 from tfrecords_schema import shard_summary
 from tfrecords_schema import speech_face
 
@@ -74,7 +78,7 @@ def make_dataset(file_pattern, batch_size, is_training,
                  segment_seconds=spectrogram.CLIP_SECONDS, shuffle_buffer=4096,
                  deterministic=False, seed=None, repeat=None,
                  with_images=False, with_ids=False, drop_remainder=True,
-                 skip_examples=0, shard=None):
+                 skip_examples=0, shard=None, teacher=face_teacher.DEFAULT):
   """Builds the batched dataset of one split.
 
   Args:
@@ -99,11 +103,17 @@ def make_dataset(file_pattern, batch_size, is_training,
       files when there are at least `count`, else every count-th record;
       TFDS splits through `tfds.even_splits`), for evaluation across
       workers. Training shards through tf.distribute instead.
+    teacher: the face teacher the shards must have been made with
+      (`face_teacher`); a mismatch is a TeacherMismatchError before any
+      reading.
   """
   shuffle = is_training and not deterministic
   if isinstance(file_pattern, str) and file_pattern.startswith(TFDS_PREFIX):
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
     builder, split = _tfds_source(file_pattern)
+    face_teacher.check_same(
+        teacher, builder.info.features["face"]["feature"].shape[0],
+        f"The TFDS data set {builder.data_dir}")
     if shard:
       split = tfds.even_splits(split, shard[1])[shard[0]]
     ds = builder.as_dataset(split=split, shuffle_files=shuffle,
@@ -117,6 +127,8 @@ def make_dataset(file_pattern, batch_size, is_training,
     files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
     if not files:
       raise FileNotFoundError(f"no TFRecord shards match {file_pattern!r}")
+    shard_summary.check_teacher(files, teacher, speech_face.teacher_of_record,
+                                "The speech/face shards in")
     record_shard = shard if shard and len(files) < shard[1] else None
     if shard and not record_shard:
       files = files[shard[0]::shard[1]]
@@ -141,7 +153,8 @@ def make_dataset(file_pattern, batch_size, is_training,
   if skip_examples:
     ds = ds.skip(skip_examples)
   if not decoded:
-    ds = ds.map(speech_face.decode, num_parallel_calls=tf.data.AUTOTUNE,
+    ds = ds.map(functools.partial(speech_face.decode, teacher=teacher),
+                num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=deterministic or None)
   ds = ds.map(lambda e: parse(e, is_training, segment_seconds, with_images,
                               with_ids),

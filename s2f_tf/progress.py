@@ -4,10 +4,18 @@ Used by the shard job, the decoder-data job and evaluation (the trainers'
 step lines come from `run_record`, with the same duration format).
 """
 
+import sys
 import threading
 import time
 
 from absl import logging
+
+
+def report(line):
+  """A line a person running the job should see (progress, resumes): on
+  stderr whatever the log verbosity, and in the log."""
+  print(line, file=sys.stderr, flush=True)
+  logging.debug(line)
 
 
 def format_duration(seconds):
@@ -48,5 +56,5 @@ class Progress:
                 f"{rate:.2f}/s ETA {format_duration(eta)}")
       else:  # total unknown
         line = f"{self.name} {self.done} {rate:.2f}/s"
-      logging.info(line)
+      report(line)
       return line

@@ -60,7 +60,7 @@ def checkpoint_manager(workdir, max_to_keep, restore_from=None, **objects):
           f"{latest} is a checkpoint of a different model than this config "
           f"builds ({first[:200]}); resume it with the config.json beside "
           "it, or train in a new workdir") from e
-    logging.info("Resumed from %s", latest)
+    progress.report(f"Resumed from {latest}")
   return manager
 
 
@@ -116,10 +116,10 @@ class RunRecord:
     with tf.io.gfile.GFile(os.path.join(self.workdir, METRICS_FILE),
                            "a") as f:
       f.write(json.dumps(record) + "\n")
-    logging.info("step %d/%d (%.1f%%) %.2f steps/s %.1f ex/s ETA %s "
-                 "loss %.4f lr %.2e", step, total, 100.0 * step / total, rate,
-                 record["examples_per_s"],
-                 progress.format_duration((total - step) / max(rate, 1e-9)),
-                 float(losses["total"]), learning_rate)
+    progress.report(
+        f"step {step}/{total} ({100.0 * step / total:.1f}%) {rate:.2f} "
+        f"steps/s {record['examples_per_s']:.1f} ex/s ETA "
+        f"{progress.format_duration((total - step) / max(rate, 1e-9))} loss "
+        f"{float(losses['total']):.4f} lr {float(learning_rate):.2e}")
     self._window_start, self._window_steps = time.perf_counter(), 0
     return record

@@ -23,6 +23,7 @@ from s2f_tf import windowed_encoder
 from s2f_tf import media
 from s2f_tf.audio import spectrogram
 from s2f_tf.models import voice_encoder
+from tfrecords_schema import face_teacher
 
 NOTICE = ("average-looking face correlated with the voice; NOT the speaker's "
           "face and not an identity (Speech2Face, Sec. 2)")
@@ -63,8 +64,28 @@ def check_export(what, actual, expected):
         f"{tolerance:.3g}); the export was not kept")
 
 
+# Where `s2f demo` leaves its real-data model and its small model, inside
+# its --out_dir; `--checkpoint OUT` finds them there.
+DEMO_MODEL_DIRS = ("real_pairs/voice_encoder", "voice_encoder")
+
+
+def resolve_workdir(workdir):
+  """`workdir`, or the demo's model folder inside it when `workdir` is an
+  `s2f demo` output folder (logged)."""
+  if os.path.isfile(os.path.join(workdir, run_record.CONFIG_FILE)):
+    return workdir
+  for sub in DEMO_MODEL_DIRS:
+    inner = os.path.join(workdir, sub)
+    if os.path.isfile(os.path.join(inner, run_record.CONFIG_FILE)):
+      print(f"Using the demo's model {inner}", flush=True)
+      return inner
+  return workdir
+
+
 def load_encoder(workdir):
-  """(voice encoder at the newest checkpoint, TrainConfig) of a workdir."""
+  """(voice encoder at the newest checkpoint, TrainConfig) of a workdir (or
+  of the demo's model inside an `s2f demo` output folder)."""
+  workdir = resolve_workdir(workdir)
   config_path = os.path.join(workdir, run_record.CONFIG_FILE)
   if not os.path.isfile(config_path):
     raise FileNotFoundError(
@@ -74,7 +95,8 @@ def load_encoder(workdir):
   config = train_config.TrainConfig.load(config_path)
   encoder = voice_encoder.build_voice_encoder(
       voice_encoder.SPECS[config.encoder],
-      use_batch_norm=config.use_batch_norm)
+      use_batch_norm=config.use_batch_norm,
+      feature_dim=face_teacher.get(config.teacher).dim)
   latest = tf.train.latest_checkpoint(os.path.join(
       workdir, run_record.CHECKPOINT_DIR))
   if latest is None:
@@ -85,7 +107,7 @@ def load_encoder(workdir):
 
 
 class SpeechToFace:
-  """Waveform -> (4096-D feature, 224 x 224 RGB face or None)."""
+  """Waveform -> (the teacher's feature, 224 x 224 RGB face or None)."""
 
   def __init__(self, encoder, decoder=None,
                spec=voice_encoder.VOICE_ENCODER_SPEC):
@@ -105,7 +127,8 @@ class SpeechToFace:
     decoder_path = decoder_path or config.decoder_path
     decoder = None
     if decoder_path:
-      _, decoder = frozen_heads.load_face_decoder(decoder_path)
+      _, decoder = frozen_heads.load_face_decoder(decoder_path,
+                                                  teacher=config.teacher)
     else:
       logging.warning("No face decoder: only the feature is predicted.")
     return cls(encoder, decoder, voice_encoder.SPECS[config.encoder])
@@ -119,7 +142,7 @@ class SpeechToFace:
     return out
 
   def predict_file(self, path):
-    """Reads any audio/video file; returns (feature (4096,), image or None).
+    """Reads any audio/video file; returns (feature (dim,), image or None).
 
     The whole recording is used, encoded window by window (bounded memory,
     the same feature as one pass over the whole clip).

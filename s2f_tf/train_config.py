@@ -12,6 +12,7 @@ import dataclasses
 from s2f_tf import run_config
 from s2f_tf.audio import spectrogram
 from s2f_tf.losses import speech2face_loss
+from tfrecords_schema import face_teacher
 
 
 @dataclasses.dataclass
@@ -70,6 +71,9 @@ class EncoderDataConfig(run_config.RunConfig):
 @dataclasses.dataclass
 class EncoderModelConfig(run_config.RunConfig):
   encoder: str = "table1"  # 'table1' or 'tiny' (tests / quick demo only).
+  # The face feature predicted: vgg_face_fc7 (the paper's) or dlib128 (no
+  # fc8, so Eq. 1's distillation term is 0). Shards and decoder must match.
+  teacher: str = face_teacher.DEFAULT
   use_batch_norm: bool = True  # False: Fig. 9 ablation.
   loss_type: str = "paper"  # 'paper' (Eq. 1) or 'pixel' (Fig. 8 ablation).
   lambda1: float = speech2face_loss.LAMBDA1  # Eq. 1 weight of the f_dec L1.
@@ -130,7 +134,12 @@ class TrainConfig(run_config.RunConfig):
     from s2f_tf.models import voice_encoder  # pylint: disable=g-import-not-at-top
     _check_shared_sections(self)
     _check_choices(self, {"loss_type": speech2face_loss.LOSS_TYPES,
-                          "encoder": tuple(voice_encoder.SPECS)})
+                          "encoder": tuple(voice_encoder.SPECS),
+                          "teacher": tuple(face_teacher.TEACHERS)})
+    if self.fc8_weights and not face_teacher.get(
+        self.teacher).has_identity_classifier:
+      raise ValueError(f"--fc8_weights with --teacher={self.teacher}: that "
+                       "teacher has no identity classifier (lambda3 = 0)")
     _check_positive(self, ("batch_size", "segment_seconds"))
     if not self.train_pattern:
       raise ValueError("--train_pattern is required: a glob of training "

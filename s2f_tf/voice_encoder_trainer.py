@@ -17,6 +17,7 @@ from s2f_tf import input_pipeline
 from s2f_tf import training_loop
 from s2f_tf.losses import speech2face_loss
 from s2f_tf.models import voice_encoder
+from tfrecords_schema import face_teacher
 
 # TensorBoard image tags, one per panel.
 IMAGE_TAGS = ("faces/1_true_face", "faces/2_decoded_from_true_fc7",
@@ -53,7 +54,7 @@ class VoiceEncoderTask(training_loop.Task):
   def __init__(self, config):
     super().__init__(config)
     frozen_heads.check_heads(config.decoder_path, config.fc8_weights,
-                             config.allow_random_heads)
+                             config.allow_random_heads, config.teacher)
     self.decoder = None
     self.loss = None
 
@@ -62,13 +63,15 @@ class VoiceEncoderTask(training_loop.Task):
     return voice_encoder.build_voice_encoder(
         voice_encoder.SPECS[self.config.encoder],
         use_batch_norm=self.config.use_batch_norm,
-        synchronized_batch_norm=num_replicas > 1)
+        synchronized_batch_norm=num_replicas > 1,
+        feature_dim=face_teacher.get(self.config.teacher).dim)
 
   def build_frozen(self):
     config = self.config
     decoder_fc, self.decoder = frozen_heads.load_face_decoder(
-        config.decoder_path, config.seed)
-    fc8 = frozen_heads.load_fc8(config.fc8_weights, config.seed)
+        config.decoder_path, config.seed, config.teacher)
+    fc8 = frozen_heads.load_fc8(config.fc8_weights, config.seed,
+                                config.teacher)
     self.loss = speech2face_loss.Speech2FaceLoss(
         decoder_fc, fc8, config.lambda1, config.lambda2, config.temperature,
         face_decoder=self.decoder, loss_type=config.loss_type)
@@ -83,7 +86,8 @@ class VoiceEncoderTask(training_loop.Task):
         segment_seconds=config.segment_seconds,
         shuffle_buffer=config.shuffle_buffer,
         deterministic=config.deterministic, seed=config.seed, repeat=repeat,
-        with_images=True, skip_examples=skip_examples)
+        with_images=True, skip_examples=skip_examples,
+        teacher=config.teacher)
 
   def train_dataset(self, skip_examples):
     return self.dataset(self.config.train_pattern, True,

@@ -18,3 +18,4 @@ def require(path):
         f"{path} is absent: these tests read the project's real data from "
         "../shared/data beside the repository checkout")
   return path
+PAIRS_DIR = os.path.join(SHARED_DATA, "speech2face_examples")

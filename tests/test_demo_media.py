@@ -1,12 +1,16 @@
 """Demo media: the artificial FSDD voice/photo pairs and the GRID links."""
 
+import csv
+import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from data_prep import clip_sources
 from experiments import demo_media
 from s2f_tf import media
+from s2f_tf.faces import face_descriptor
 from tests import shared_data
 
 
@@ -34,6 +38,24 @@ class DemoMediaTest(tf.test.TestCase):
     # A rerun reuses what exists.
     self.assertEqual(demo_media.fsdd_utterances(
         shared_data.SHARED_DATA, voices, faces, utterances=4), made)
+
+  def test_each_voice_has_a_photo_of_its_gender_and_its_own_person(self):
+    shared_data.require(shared_data.FACES_DIR)
+    with open(os.path.join(shared_data.SHARED_DATA, "speech_fsdd",
+                           "speakers.json")) as f:
+      speakers = json.load(f)
+    with open(os.path.join(shared_data.FACES_DIR, "gender.csv")) as f:
+      gender = {r["file"]: r["gender"] for r in csv.DictReader(f)}
+    for speaker, photo in demo_media.FSDD_FACE_OF.items():
+      self.assertEqual(gender[photo], speakers[speaker]["gender"][0].upper(),
+                       speaker)
+    photos = list(demo_media.FSDD_FACE_OF.values())
+    embedding = face_descriptor.DlibFaceEmbedder().embed(
+        [media.read_image(os.path.join(shared_data.FACES_DIR, p))
+         for p in photos])
+    distance = np.linalg.norm(embedding[:, None] - embedding[None], axis=-1)
+    # dlib's same-person threshold is 0.6: six different people.
+    self.assertGreater(distance[~np.eye(len(photos), dtype=bool)].min(), 0.6)
 
   def test_grid_clips_one_speaker_each(self):
     shared_data.require(shared_data.GRID_DIR)

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.spatial.distance
 import tensorflow as tf
 
+from s2f_tf.faces import face_descriptor
 from s2f_tf.metrics import attributes
 from s2f_tf.metrics import craniofacial
 from s2f_tf.metrics import feature_similarity
@@ -267,7 +268,7 @@ class IdentityTest(tf.test.TestCase):
     names = sorted({p[k] for p in pairs for k in ("file_x", "file_y")})
     images = [cv2.cvtColor(cv2.imread(os.path.join(faces, n)),
                            cv2.COLOR_BGR2RGB) for n in names]
-    embedding = dict(zip(names, identity.DlibFaceEmbedder().embed(images)))
+    embedding = dict(zip(names, face_descriptor.DlibFaceEmbedder().embed(images)))
     scores = [float(np.dot(embedding[p["file_x"]], embedding[p["file_y"]]) /
                     np.linalg.norm(embedding[p["file_x"]]) /
                     np.linalg.norm(embedding[p["file_y"]])) for p in pairs]

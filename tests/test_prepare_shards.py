@@ -131,7 +131,8 @@ class PrepareShardsTest(tf.test.TestCase):
                        summary["splits"][split]["examples"])
     first_half = list(builder.as_dataset(split="train[:50%]"))
     self.assertLen(first_half, summary["splits"]["train"]["examples"] // 2)
-    self.assertEqual(first_half[0]["face"]["fc7"].shape, (4096,))
+    self.assertEqual(first_half[0]["face"]["feature"].shape, (4096,))
+    self.assertEqual(first_half[0]["face"]["teacher"].numpy(), b"vgg_face_fc7")
     tfds_pattern = f"tfds:{options.output_dir}:train"
     self.assertEqual(input_pipeline.num_examples(tfds_pattern),
                      summary["splits"]["train"]["examples"])

@@ -1,7 +1,10 @@
 """The product: `s2f predict` on real speech and broken input, export, main job."""
 
 import csv
+import json
 import os
+import shutil
+import subprocess
 
 import cv2
 import keras
@@ -83,7 +86,38 @@ class SpeechToFaceTest(tf.test.TestCase):
       rows = {os.path.basename(r["path"]): r["status"]
               for r in csv.DictReader(f)}
     self.assertEqual(rows, {"bad.wav": "unreadable_media", "good.wav": "ok"})
-    self.assertTrue(os.path.exists(os.path.join(out, "good.png")))
+    self.assertTrue(os.path.exists(os.path.join(out, "good.wav.png")))
+
+  def test_batch_outputs_never_overwrite(self):
+    folder = os.path.join(self.root, "same_names")
+    for sub in ("a", "b"):
+      os.makedirs(os.path.join(folder, sub), exist_ok=True)
+    wav = demo_media.speech_wav(os.path.join(folder, "x.wav"))
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", wav,
+                    os.path.join(folder, "x.mp3")], check=True)
+    for sub in ("a", "b"):
+      shutil.copy(wav, os.path.join(folder, sub, "y.wav"))
+    out = os.path.join(self.root, "same_out")
+    result = s2f("predict", f"--audio_dir={folder}",
+                 f"--checkpoint={self.workdir}", f"--out_dir={out}")
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    with open(os.path.join(out, "predictions.csv")) as f:
+      images = [r["image"] for r in csv.DictReader(f)]
+    self.assertLen(images, 4)
+    self.assertLen(set(images), 4)
+    for image in images:
+      self.assertTrue(os.path.isfile(image), image)
+    self.assertIn("4 faces", result.stdout)
+    # The same file listed twice in a CSV: one error line, nothing written.
+    listing = os.path.join(self.root, "twice.csv")
+    with open(listing, "w") as f:
+      f.write(f"{wav}\n{wav}\n")
+    out2 = os.path.join(self.root, "twice_out")
+    result = s2f("predict", f"--csv={listing}",
+                 f"--checkpoint={self.workdir}", f"--out_dir={out2}")
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("would both write", result.stderr.strip().splitlines()[-1])
+    self.assertFalse(os.path.exists(out2))
 
   def test_saved_model_and_tflite_round_trip(self):
     out = os.path.join(self.root, "export")
@@ -138,14 +172,37 @@ class SpeechToFaceTest(tf.test.TestCase):
     self.assertNotIn("\n", message)
     self.assertIn("192 of 192 values", message)
 
-  def test_main_job_quick_mode(self):
+  def test_main_job_quick_mode_without_shared_data(self):
+    # A stranger's machine: no ../shared/data (an empty --data_dir); the
+    # embedded GRID clips and age/gender networks carry the demo.
+    empty = os.path.join(self.root, "no_data")
+    os.makedirs(empty, exist_ok=True)
     out = os.path.join(self.root, "demo")
-    result = s2f("demo", "--quick", f"--out_dir={out}", timeout=900)
+    result = s2f("demo", "--quick", f"--out_dir={out}",
+                 f"--data_dir={empty}", timeout=900)
     self.assertEqual(result.returncode, 0, result.stderr[-4000:])
     printed = result.stdout.replace("\n", " ")
     for text in ("the faces it makes are not meaningful", "Predicted face:",
                  "Report:", "never an identity"):
       self.assertIn(text, printed)
+    # The printed next command works as printed, on a WAV of the user's,
+    # and so does the demo's output folder as --checkpoint.
+    next_line = [l for l in result.stdout.splitlines()
+                 if l.startswith("Next:")][0].split(":", 1)[1].split()
+    self.assertEqual(next_line[:2], ["s2f", "predict"])
+    wav = demo_media.speech_wav(os.path.join(self.root, "mine.wav"))
+    args = [a.replace("YOUR.wav", wav).replace(
+        "face.png", os.path.join(self.root, "mine.png")) for a in
+            next_line[2:]]
+    predicted = s2f("predict", *args)
+    self.assertEqual(predicted.returncode, 0, predicted.stderr[-3000:])
+    self.assertTrue(os.path.isfile(os.path.join(self.root, "mine.png")))
+    again = s2f("predict", f"--checkpoint={out}", f"--audio={wav}",
+                f"--out={os.path.join(self.root, 'mine2.png')}")
+    self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+    with open(os.path.join(out, "eval", "results.json")) as f:
+      results = json.load(f)
+    self.assertIn("gender", results["attributes"])  # embedded CC0 networks
     self.assertIn("Paper-scale training", result.stdout)
     self.assertTrue(os.path.exists(os.path.join(out, "predict", "face.png")))
     self.assertTrue(os.path.exists(os.path.join(out, "eval", "report.html")))

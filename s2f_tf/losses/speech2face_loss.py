@@ -40,7 +40,9 @@ class Speech2FaceLoss:
 
   Args:
     decoder_fc: the face decoder's first layer, a callable 4096 -> 1000.
-    fc8: VGG-Face fc8, a callable 4096 -> 2622 logits.
+    fc8: VGG-Face fc8, a callable 4096 -> 2622 logits; None for a face
+      teacher without an identity classifier (dlib128): lambda3's term is
+      then 0.
     lambda1, lambda2, temperature: Eq. 1's constants.
     face_decoder: the whole frozen decoder (4096 -> image); only the pixel
       loss uses it.
@@ -81,8 +83,11 @@ class Speech2FaceLoss:
                          axis=-1)
     feature_l2 = ops.sum(ops.square(_l2_normalize(v_f) - _l2_normalize(v_s)),
                          axis=-1)
-    distill = distillation(ops.stop_gradient(self.fc8(v_f)), self.fc8(v_s),
-                           self.temperature)
+    if self.fc8 is None:
+      distill = ops.zeros_like(feature_l2)
+    else:
+      distill = distillation(ops.stop_gradient(self.fc8(v_f)), self.fc8(v_s),
+                             self.temperature)
     total = decoder_l1 + self.lambda1 * feature_l2 + self.lambda2 * distill
     return {"decoder_l1": decoder_l1, "feature_l2": feature_l2,
             "distillation": distill, "total": total}

@@ -93,13 +93,14 @@ class DlibAttributeClassifier:
         spec["normalization"]["scale"])
     return x.transpose(0, 3, 1, 2).copy()
 
-  def probabilities(self, images_rgb):
-    """{'gender': (n, 2), 'age': (n, 81)} probabilities."""
+  def probabilities(self, images_rgb, shapes=None):
+    """{'gender': (n, 2), 'age': (n, 81)} probabilities. `shapes`: the
+    images' dlib 5-point shapes when already found (the same predictor)."""
     chips = {"gender": [], "age": []}
     padding = 0.2  # manifest: preprocessing.face_chip_padding
-    for image in images_rgb:
+    for index, image in enumerate(images_rgb):
       rgb = np.ascontiguousarray(np.asarray(image, np.uint8))
-      shape = self._landmarks(rgb)
+      shape = shapes[index] if shapes is not None else self._landmarks(rgb)
       for task in chips:
         size = self._inputs[task]["shape"][-1]
         chips[task].append(self._dlib.get_face_chip(rgb, shape, size=size,

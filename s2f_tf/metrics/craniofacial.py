@@ -72,7 +72,10 @@ def measures(points):
 
 
 def _pearson(a, b):
-  """(r, p), or (None, None) where r is undefined (a constant input)."""
+  """(r, p), or (None, None) where r is undefined (a constant input, or
+  fewer than 3 samples)."""
+  if len(a) < 3:
+    return None, None
   with warnings.catch_warnings():
     warnings.simplefilter("ignore", scipy.stats.ConstantInputWarning)
     r, p = scipy.stats.pearsonr(a, b)

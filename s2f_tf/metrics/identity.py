@@ -15,36 +15,9 @@ true face crop:
 
 import numpy as np
 
-from s2f_tf.faces import face_detector
 from s2f_tf.metrics import retrieval
 
 MATCHING_CHANCE = 50.0
-
-
-class DlibFaceEmbedder:
-  """RGB images -> (n, 128) dlib face-recognition embeddings."""
-
-  def __init__(self):
-    import dlib  # pylint: disable=g-import-not-at-top
-    self._dlib = dlib
-    self._detector = dlib.get_frontal_face_detector()
-    self._shape = dlib.shape_predictor(face_detector.model_path(
-        "shape_predictor_5_face_landmarks.dat"))
-    self._net = dlib.face_recognition_model_v1(face_detector.model_path(
-        "dlib_face_recognition_resnet_model_v1.dat"))
-
-  def embed(self, images_rgb):
-    """Largest HOG face of each image (the whole image when none: aligned
-    reconstructions), dlib's own 5-point alignment, 128-D descriptor."""
-    out = []
-    for image in images_rgb:
-      rgb = np.ascontiguousarray(np.asarray(image, np.uint8))
-      rects = self._detector(rgb, 1)
-      rect = max(rects, key=lambda r: r.area()) if len(rects) else \
-          self._dlib.rectangle(0, 0, rgb.shape[1] - 1, rgb.shape[0] - 1)
-      out.append(np.asarray(self._net.compute_face_descriptor(
-          rgb, self._shape(rgb, rect))))
-    return np.stack(out) if out else np.zeros((0, 128))
 
 
 def _cosine(a, b):

@@ -1,6 +1,6 @@
 """Face decoder after Cole et al., CVPR 2017: identity feature -> canonical face.
 
-feature (4096, VGG-Face fc7)
+feature (the face teacher's: 4096, VGG-Face fc7; or 128, dlib128)
   -> fc1000 (linear; the f_dec of Speech2Face's Eq. 1) -> ReLU
   -> landmarks: FC -> FC(68 x 2) offsets added to the mean shape (pixels)
   -> texture: FC -> 7 x 7 map -> five stride-2 transposed convs -> 224 x 224 RGB
@@ -83,7 +83,7 @@ def clip_unit(x):
 
 
 def build_face_decoder(mean_landmarks, spec=SPECS["full"], use_batch_norm=False,
-                       name="face_decoder"):
+                       name="face_decoder", feature_dim=FEATURE_DIM):
   """Builds the decoder.
 
   Args:
@@ -94,6 +94,8 @@ def build_face_decoder(mean_landmarks, spec=SPECS["full"], use_batch_norm=False,
       texture branch learns to beat BN's per-channel normalisation with one
       huge-activation spot at the face centre (a white blot; StyleGAN2's
       "droplet" artefact of normalisation), see WORKSPACE.md.
+    feature_dim: the face teacher's feature size (4096 for VGG-Face fc7,
+      128 for dlib128).
 
   Returns:
     keras.Model: (B, 4096) -> {'image', 'texture' (unclipped: the texture
@@ -107,7 +109,7 @@ def build_face_decoder(mean_landmarks, spec=SPECS["full"], use_batch_norm=False,
   texture_channels, landmark_hidden = spec
   if len(texture_channels) != 5:
     raise ValueError("five transposed convs take 7 x 7 to 224 x 224")
-  inputs = keras.Input((FEATURE_DIM,), name="feature")
+  inputs = keras.Input((feature_dim,), name="feature")
   shared = layers.Dense(FC1000_UNITS, name=FC_LAYER)(inputs)
   hidden = layers.ReLU(name="fc1000_relu")(shared)
 

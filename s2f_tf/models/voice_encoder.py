@@ -92,10 +92,16 @@ def forward_flops(spec=VOICE_ENCODER_SPEC, frames=598,
   return flops
 
 
+def with_output_dim(spec, feature_dim):
+  """`spec` with its last layer sized for a teacher's feature (Table 1 ends in
+  VGG-Face fc7's 4096; dlib128's descriptor needs 128)."""
+  return tuple(spec[:-1]) + (spec[-1]._replace(filters=feature_dim),)
+
+
 def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
                         num_freq_bins=spectrogram.NUM_FREQ_BINS,
                         use_batch_norm=True, synchronized_batch_norm=False,
-                        name="voice_encoder"):
+                        name="voice_encoder", feature_dim=None):
   """Builds the voice encoder as a Keras functional model.
 
   Args:
@@ -107,11 +113,15 @@ def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
       replicas normalise like one device on the paper's batch of 8; the
       trainer sets it whenever there is more than one replica.
     name: model name.
+    feature_dim: the teacher's feature size for the last layer (None: the
+      spec's own, 4096 = VGG-Face fc7 for Table 1).
 
   Returns:
     keras.Model mapping (batch, time, num_freq_bins, 2) -> (batch, output_dim)
     for any time >= 16 frames (four time pools of 2).
   """
+  if feature_dim:
+    spec = with_output_dim(spec, feature_dim)
   inputs = keras.Input((None, num_freq_bins, 2), name="spectrogram")
   x = inputs
 

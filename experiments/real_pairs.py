@@ -1,0 +1,380 @@
+"""Real voices, real faces: the paper's public pairs, s2f trained on them, and its faces beside the paper's.
+
+The Speech2Face project page publishes 1,296 voice/face pairs with the
+paper's own output for each voice (`clip_sources.speech2face_pairs`). s2f
+splits them by speaker with the committed split file, trains its face
+decoder on the training speakers' faces and its voice encoder on their
+voices (face teacher dlib128: VGG-Face weights cannot be had offline), then
+judges, on the held-out speakers, s2f's faces, the paper's published faces
+for the same clips, a constant face and shuffled predictions with the same
+instruments (`metrics.side_by_side`).
+"""
+
+import glob
+import os
+
+import cv2
+import numpy as np
+
+from data_prep import clip_sources
+from experiments import evaluation_lib
+from s2f_tf import media
+from s2f_tf import progress
+from s2f_tf import speech_to_face
+from s2f_tf.faces import face_descriptor
+from s2f_tf.metrics import attributes
+from s2f_tf.metrics import side_by_side
+from tfrecords_schema import face_teacher
+
+EXAMPLES_SUBDIR = "speech2face_examples"
+TEACHER = face_teacher.DLIB128  # Offline; VGG-Face weights cannot be had.
+RESULT_FILE = "real_pairs.json"
+TABLE_FILE = "real_pairs_table.md"
+FIGURE_VOICES = 16  # Held-out voices in the true | paper | s2f figure.
+GET_EXAMPLES = (
+    "The paper's 1,296 public voice/face pairs are not here: clone "
+    "https://github.com/speech2face/speech2face.github.io and pass its root "
+    "as --pairs_dir (YouTube content, research use only).")
+ROWS = ("s2f", "paper", "constant", "shuffled")
+ROW_LABELS = {
+    "s2f": "s2f (this model, from the voice)",
+    "paper": "the paper's published faces (Face_exg0, same clips)",
+    "constant": "a constant face (decoder on the mean training feature)",
+    "shuffled": "s2f's faces shuffled across speakers",
+    "f2f": "s2f's decoder on the true face's feature (face -> face)",
+    "paper_f2f": "the paper's decoder on the true face (Face_f2f)",
+}
+
+
+def find_pairs(data_dir):
+  """The project-page pairs folder inside `data_dir`, or None."""
+  path = os.path.join(data_dir, EXAMPLES_SUBDIR)
+  return path if os.path.isdir(path) else None
+
+
+def split_specs(pairs_dir):
+  """(train specs, test specs) of the committed speaker-disjoint split."""
+  specs = clip_sources.speech2face_pairs(pairs_dir,
+                                         clip_sources.PAIRS_SPLIT_FILE)
+  return ([s for s in specs if s.split == "train"],
+          [s for s in specs if s.split == "test"])
+
+
+def _link(source, target):
+  if not os.path.exists(target):
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    os.symlink(os.path.abspath(source), target)
+
+
+def decoder_photos(train_specs, photo_dir, grid_dir="", extra_faces=""):
+  """Links the face decoder's photos into `photo_dir`: the training
+  speakers' real frames (never a test speaker's), the middle frame of each
+  GRID clip in `grid_dir`, and every image under `extra_faces`. Returns
+  the number of photos."""
+  for spec in train_specs:
+    _link(spec.face_image_path, os.path.join(
+        photo_dir, "pairs", spec.dataset, os.path.basename(
+            spec.face_image_path)))
+  for clip in sorted(glob.glob(os.path.join(grid_dir, "*.mpg"))) if \
+      grid_dir else []:
+    target = os.path.join(photo_dir, "grid",
+                          os.path.basename(clip)[:-4] + ".jpg")
+    if not os.path.exists(target):
+      duration = media.probe(clip)[0] or 0.0
+      frame = media.read_frame(clip, duration / 2.0)
+      os.makedirs(os.path.dirname(target), exist_ok=True)
+      cv2.imwrite(target, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+  if extra_faces:
+    _link(extra_faces, os.path.join(photo_dir, "extra"))
+  return sum(len(files) for _, _, files in os.walk(photo_dir,
+                                                   followlinks=True))
+
+
+def read_rgb(path, size=224):
+  image = media.read_image(path)
+  if image.shape[:2] != (size, size):
+    image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+  return image
+
+
+class Instruments:
+  """The independent readers of every face image: the CC0 gender and age
+  networks and dlib's 128-D recognizer."""
+
+  def __init__(self, attribute_models):
+    self.classifier = attributes.DlibAttributeClassifier(attribute_models)
+    self.embedder = face_descriptor.DlibFaceEmbedder()
+
+  def read(self, images, name=""):
+    """{'gender': labels, 'age': years, 'embedding': (n, 128)}."""
+    out = {"gender": [], "age": [], "embedding": []}
+    bar = progress.Progress(len(images), name=f"{name} images read")
+    for start in range(0, len(images), 32):
+      batch = [np.ascontiguousarray(np.asarray(i, np.uint8))
+               for i in images[start:start + 32]]
+      shapes = [self.embedder.shape(rgb) for rgb in batch]  # found once
+      p = self.classifier.probabilities(batch, shapes)
+      out["gender"] += [self.classifier.gender_labels[i]
+                        for i in p["gender"].argmax(1)]
+      out["age"] += list(p["age"] @ self.classifier.age_weights)
+      out["embedding"].append(self.embedder.embed(batch, shapes))
+      bar.update(len(batch))
+    out["embedding"] = np.concatenate(out["embedding"]) if out[
+        "embedding"] else np.zeros((0, 128))
+    return out
+
+
+def _derangement_by_speaker(speakers, seed):
+  """A permutation sending every clip to another speaker's clip."""
+  rng = np.random.RandomState(seed)
+  n = len(speakers)
+  for _ in range(1000):
+    order = rng.permutation(n)
+    if all(speakers[i] != speakers[order[i]] for i in range(n)):
+      return order
+  return np.roll(np.arange(n), 1)
+
+
+def labelled_genders(test_specs, pairs_dir):
+  """VoxCeleb's labelled gender ('male' / 'female') per clip, else None."""
+  path = os.path.join(pairs_dir, clip_sources.PAIRS_CSV)
+  rows = clip_sources.read_pairs_csv(path) if os.path.isfile(path) else {}
+  names = {"M": "male", "F": "female"}
+  return [names.get(rows.get(s.clip_id, {}).get("gender", "")) for s in
+          test_specs]
+
+
+def predict_faces(model, test_specs):
+  """s2f's (features, images) for every test voice, whole clips."""
+  features, images = [], []
+  bar = progress.Progress(len(test_specs), name="test voices")
+  for spec in test_specs:
+    feature, image = model.predict_file(spec.media_path)
+    features.append(feature)
+    images.append(image)
+    bar.update()
+  return np.stack(features), np.stack(images)
+
+
+def run(encoder_run, decoder_path, pairs_dir, attribute_models,
+        train_feature_mean, seed=0, bootstrap=side_by_side.BOOTSTRAP_SAMPLES,
+        limit=0):
+  """The side-by-side table on the held-out speakers.
+
+  Args:
+    encoder_run: the voice encoder's workdir (teacher dlib128).
+    decoder_path: its face decoder.
+    pairs_dir: the project-page pairs.
+    attribute_models: folder of the CC0 age / gender ONNX networks.
+    train_feature_mean: the mean teacher feature of the training faces
+      (the constant face decodes it).
+    seed: gallery and bootstrap seed.
+    bootstrap: bootstrap resamplings of speakers.
+    limit: use only the first `limit` test clips (tests; 0 = all).
+
+  Returns:
+    (result dict for results.json / the report, figure RGB image).
+  """
+  _, test_specs = split_specs(pairs_dir)
+  if limit:
+    test_specs = test_specs[:limit]
+  model = speech_to_face.SpeechToFace.from_workdir(encoder_run, decoder_path)
+  _, encoder_config = speech_to_face.load_encoder(encoder_run)
+  if encoder_config.teacher != TEACHER:
+    raise ValueError(f"{encoder_run} predicts {encoder_config.teacher}; the "
+                     f"real-pairs table reads faces with {TEACHER}, the "
+                     "feature its face -> face row decodes")
+  speakers = [s.speaker_id for s in test_specs]
+  true_images = [read_rgb(s.face_image_path) for s in test_specs]
+  features, s2f_images = predict_faces(model, test_specs)
+  constant = evaluation_lib.decode_images(
+      model.decoder, np.asarray(train_feature_mean, np.float32)[None])[0]
+  images = {
+      "s2f": list(s2f_images),
+      "paper": [read_rgb(clip_sources.paper_output(s.media_path))
+                for s in test_specs],
+      "constant": [constant] * len(test_specs),
+  }
+  instruments = Instruments(attribute_models)
+  readings = {"true": instruments.read(true_images, "true")}
+  for name in ("s2f", "paper"):
+    readings[name] = instruments.read(images[name], name)
+  one = instruments.read([constant], "constant")
+  readings["constant"] = {k: [v[0]] * len(test_specs) if k != "embedding"
+                          else np.repeat(v, len(test_specs), 0)
+                          for k, v in one.items()}
+  order = _derangement_by_speaker(speakers, seed)
+  readings["shuffled"] = {
+      "gender": [readings["s2f"]["gender"][j] for j in order],
+      "age": [readings["s2f"]["age"][j] for j in order],
+      "embedding": readings["s2f"]["embedding"][order]}
+  labels = labelled_genders(test_specs, pairs_dir)
+  table = {}
+  for name in ROWS:
+    scores = side_by_side.clip_scores(readings[name], readings["true"],
+                                      speakers, labels, seed)
+    table[name] = side_by_side.summarize(scores, speakers, bootstrap, seed)
+  # Face -> face: s2f's decoder on the true faces' teacher features beside
+  # the paper's decoder on the true faces (Face_f2f).
+  true_features = readings["true"]["embedding"]  # dlib128 = the teacher
+  f2f = {"f2f": list(evaluation_lib.decode_images(
+      model.decoder, true_features.astype(np.float32))),
+         "paper_f2f": [read_rgb(clip_sources.paper_output(
+             s.media_path, "Face_f2f")) for s in test_specs]}
+  for name, rows in f2f.items():
+    scores = side_by_side.clip_scores(instruments.read(rows, name),
+                                      readings["true"], speakers, labels,
+                                      seed)
+    table[name] = side_by_side.summarize(scores, speakers, bootstrap, seed)
+  result = {
+      "rows": table, "row_labels": ROW_LABELS,
+      "chance": side_by_side.CHANCE,
+      "clips": len(test_specs), "speakers": len(set(speakers)),
+      "labelled_clips": sum(1 for x in labels if x),
+      "teacher": encoder_config.teacher,
+      "encoder": encoder_config.encoder,
+      "train_steps": encoder_config.train_steps,
+      "true_gender": {g: readings["true"]["gender"].count(g)
+                      for g in ("female", "male")},
+      "split_file": os.path.relpath(clip_sources.PAIRS_SPLIT_FILE,
+                                    os.path.dirname(os.path.dirname(
+                                        clip_sources.__file__))),
+  }
+  figure = figure_grid(true_images, images["paper"], images["s2f"],
+                       speakers)
+  return result, figure
+
+
+def figure_grid(true_images, paper_images, s2f_images, speakers,
+                count=FIGURE_VOICES, size=112):
+  """true | paper | s2f for `count` held-out voices of different speakers,
+  four triplets per row, as one RGB image."""
+  picks, seen = [], set()
+  for i, s in enumerate(speakers):
+    if s not in seen:
+      seen.add(s)
+      picks.append(i)
+  step = max(1, len(picks) // count)
+  picks = picks[::step][:count]
+  cells = []
+  for i in picks:
+    triplet = [cv2.resize(np.asarray(im[i], np.uint8), (size, size),
+                          interpolation=cv2.INTER_AREA)
+               for im in (true_images, paper_images, s2f_images)]
+    cells.append(np.concatenate(triplet, axis=1))
+  if not cells:
+    return np.zeros((size, 3 * size, 3), np.uint8)
+  gap = np.full((size, 8, 3), 255, np.uint8)
+  rows = []
+  for start in range(0, len(cells), 4):
+    row = cells[start:start + 4]
+    row += [np.full_like(cells[0], 255)] * (4 - len(row))
+    rows.append(np.concatenate(sum(([c, gap] for c in row), [])[:-1],
+                               axis=1))
+  return np.concatenate(rows, axis=0)
+
+
+COLUMNS = (("gender_agreement", "gender agreement %"),
+           ("age_r", "age r"), ("age_mae", "age MAE (years)"),
+           ("cosine", "dlib-128 cosine"),
+           ("r_at_1", "R@1 %"), ("r_at_5", "R@5 %"), ("r_at_10", "R@10 %"),
+           ("matching", "1:2 %"), ("matching_same_gender", "1:2 same gender %"),
+           ("labelled_gender_agreement", "VoxCeleb labelled gender %"))
+TABLE_ORDER = ("s2f", "paper", "constant", "shuffled", "f2f", "paper_f2f")
+CHANCE_MARK = "°"  # The 95 % interval includes chance.
+
+
+def _cell(entry, chance):
+  if entry is None or entry["value"] is None or np.isnan(entry["value"]):
+    return "–"
+  digits = 2 if abs(entry["value"]) < 2 else 1
+  text = (f"{entry['value']:.{digits}f} [{entry['low']:.{digits}f}, "
+          f"{entry['high']:.{digits}f}]")
+  if chance is not None and entry["low"] <= chance <= entry["high"]:
+    text += CHANCE_MARK
+  return text
+
+
+def table_rows(result):
+  """(header, rows) of the side-by-side table: each metric with its 95 %
+  interval, the chance row last."""
+  header = ["faces"] + [title for _, title in COLUMNS]
+  rows = []
+  for name in TABLE_ORDER:
+    if name not in result["rows"]:
+      continue
+    stats = result["rows"][name]
+    label = ROW_LABELS[name]
+    if name == "s2f":
+      label += f" [{result.get('encoder', '?')} encoder, {result['teacher']}]"
+    elif name == "f2f":
+      label += f" [{result['teacher']}]"
+    rows.append([label] + [
+        _cell(stats.get(key), result["chance"].get(key)) for key, _ in
+        COLUMNS])
+  rows.append(["chance"] + [
+      (f"{result['chance'][key]:g}" if key in result["chance"] else "–")
+      for key, _ in COLUMNS])
+  return header, rows
+
+
+def markdown_table(result):
+  """The side-by-side table as Markdown (README)."""
+  header, rows = table_rows(result)
+  lines = ["| " + " | ".join(header) + " |",
+           "|" + "---|" * len(header)]
+  lines += ["| " + " | ".join(row) + " |" for row in rows]
+  return "\n".join(lines)
+
+
+NOTES = (
+    "Every row is judged on face images by the same instruments: the CC0 "
+    "dlib-models gender and age networks and dlib's 128-D recognizer, each "
+    "image against the true face of its own clip. The true face is the "
+    "project page's real frame (Face_ori).",
+    "Gender / age: agreement of the gender read from the face with the "
+    "gender read from the true face (chance 50 %); Pearson r and mean "
+    "absolute error of the two age readings.",
+    "Identity: cosine of dlib-128 descriptors; R@K: the face ranks the true "
+    "faces of a gallery of 100 speakers, one clip each (Table 3's protocol, "
+    "chance K %); 1:2: the face is closer to its own speaker's true face "
+    "than to another speaker's (all others, or those of the same gender; "
+    "chance 50 %).",
+    "s2f's face teacher is dlib128 — the same network as the identity "
+    "instrument — so s2f's cosine, R@K and 1:2 are measured in its "
+    "teacher's own space; the paper's faces come from VGG-Face and are "
+    "judged in a space they were not trained for. Gender and age use "
+    "networks that took no part in either.",
+    "Brackets: 95 % interval from 1,000 bootstrap resamplings of speakers; "
+    f"{CHANCE_MARK} marks an interval that includes chance.",
+    "Face -> face rows decode the true face's feature: they bound what each "
+    "decoder can show, not what the voice carries.",
+)
+
+
+def paper_rows(pairs_dir, attribute_models, dataset="avspeech", seed=0,
+               bootstrap=side_by_side.BOOTSTRAP_SAMPLES):
+  """The paper's published faces (Face_exg0, from the voice; Face_f2f, from
+  the true face) on every clip of `dataset`, judged as in `run`: an
+  independent measurement of the paper's own results, no s2f model
+  involved. Returns the result dict `table_rows` formats."""
+  specs = [s for s in clip_sources.speech2face_pairs(pairs_dir)
+           if s.dataset == dataset]
+  speakers = [s.speaker_id for s in specs]
+  instruments = Instruments(attribute_models)
+  true = instruments.read([read_rgb(s.face_image_path) for s in specs],
+                          "true")
+  labels = labelled_genders(specs, pairs_dir)
+  table = {}
+  for name, kind in (("paper", "Face_exg0"), ("paper_f2f", "Face_f2f")):
+    faces = [read_rgb(clip_sources.paper_output(s.media_path, kind))
+             for s in specs]
+    scores = side_by_side.clip_scores(instruments.read(faces, name), true,
+                                      speakers, labels, seed)
+    table[name] = side_by_side.summarize(scores, speakers, bootstrap, seed)
+  return {"rows": table, "row_labels": ROW_LABELS,
+          "chance": side_by_side.CHANCE, "clips": len(specs),
+          "speakers": len(set(speakers)), "teacher": "(none: images only)",
+          "dataset": dataset,
+          "true_gender": {g: true["gender"].count(g)
+                          for g in ("female", "male")}}
