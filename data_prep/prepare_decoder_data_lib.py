@@ -8,8 +8,10 @@ atomically (temp name, then rename); summary.json holds the mean landmarks
 the decoder is built with, and the skip counts. A rerun skips finished shards.
 """
 
+from concurrent import futures
 import dataclasses
 import math
+import multiprocessing
 import os
 
 from absl import logging
@@ -105,8 +107,13 @@ def prepare_image(path, image_id, models, options):
 SHARD_PREFIX = "faces"
 
 
-def run(image_root, options, loader):
-  """Prepares every image under `image_root`; returns the summary dict."""
+def run(image_root, options, loader, workers=1):
+  """Prepares every image under `image_root`; returns the summary dict.
+
+  `workers` > 1 prepares shards in that many processes (each loads its own
+  models; `loader` must then be picklable, e.g. a functools.partial of
+  `load_models`).
+  """
   tf.io.gfile.makedirs(options.output_dir)
   paths = list_images(image_root)
   per_image = 2 if options.flips else 1
@@ -117,33 +124,65 @@ def run(image_root, options, loader):
     image_id = os.path.relpath(path, image_root)
     groups[prepare_shards_lib.shard_of(image_id, count)].append(
         (path, image_id))
-  models = None
+  pending = [(index, group) for index, group in enumerate(groups)
+             if not shard_files.is_finished(shard_files.shard_path(
+                 options.output_dir, SHARD_PREFIX, index, count))]
   progress = progress_lib.Progress(len(paths), name="images")
-  for index, group in enumerate(groups):
-    final = shard_files.shard_path(options.output_dir, SHARD_PREFIX, index,
-                                   count)
-    if shard_files.is_finished(final):
-      progress.update(len(group))
-      continue
-    if models is None:
-      models = loader()
-      face_teacher.check_same(options.teacher, models.teacher,
-                              "The decoder-data job's feature extractor")
-    records, skipped, landmark_sum = [], {}, np.zeros((68, 2))
-    for path, image_id in group:
-      try:
-        for serialized, points in prepare_image(path, image_id, models,
-                                                options):
-          records.append(serialized)
-          landmark_sum += points
-      except (media.MediaError, face_detector.FaceError) as e:
-        logging.info("skip %s (%s): %s", path, e.reason, e)
-        shard_files.count_skip(skipped, e.reason)
-      progress.update()
-    shard_files.write_shard(final, records, {
-        "examples": len(records), "skipped": skipped,
-        "landmark_sum": landmark_sum.tolist()})
+  finished = len(paths) - sum(len(g) for _, g in pending)
+  if finished:
+    progress.update(finished)
+  if workers > 1 and len(pending) > 1:
+    # A worker that dies (or fails to load its models) breaks the pool with
+    # an error instead of being restarted for ever.
+    with futures.ProcessPoolExecutor(
+        min(workers, len(pending)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_load_models, initargs=(loader, options.teacher)) as pool:
+      jobs = [pool.submit(_pool_job, index, group, count, options)
+              for index, group in pending]
+      for job in futures.as_completed(jobs):
+        progress.update(job.result())
+  elif pending:
+    models = _checked(loader(), options.teacher)
+    for index, group in pending:
+      progress.update(_write_shard(index, group, count, options, models))
   return write_summary(options, count)
+
+
+def _checked(models, teacher):
+  face_teacher.check_same(teacher, models.teacher,
+                          "The decoder-data job's feature extractor")
+  return models
+
+
+_POOL_MODELS = []  # a pool process's models, loaded once by _load_models
+
+
+def _load_models(loader, teacher):
+  _POOL_MODELS.append(_checked(loader(), teacher))
+
+
+def _pool_job(index, group, count, options):
+  return _write_shard(index, group, count, options, _POOL_MODELS[0])
+
+
+def _write_shard(index, group, count, options, models):
+  """Prepares and writes one shard; returns how many images it read."""
+  records, skipped, landmark_sum = [], {}, np.zeros((68, 2))
+  for path, image_id in group:
+    try:
+      for serialized, points in prepare_image(path, image_id, models,
+                                              options):
+        records.append(serialized)
+        landmark_sum += points
+    except (media.MediaError, face_detector.FaceError) as e:
+      logging.info("skip %s (%s): %s", path, e.reason, e)
+      shard_files.count_skip(skipped, e.reason)
+  shard_files.write_shard(
+      shard_files.shard_path(options.output_dir, SHARD_PREFIX, index, count),
+      records, {"examples": len(records), "skipped": skipped,
+                "landmark_sum": landmark_sum.tolist()})
+  return len(group)
 
 
 def write_summary(options, count):

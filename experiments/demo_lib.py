@@ -8,6 +8,7 @@ pipeline runs end to end; it does not reproduce the paper (see README,
 """
 
 import dataclasses
+import functools
 import glob
 import json
 import os
@@ -218,6 +219,10 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights="",
   `run_real_pairs`. Otherwise, and with `quick`, the small pipeline runs.
   """
   data_dir = data_dir or DEFAULT_DATA_DIR
+  if os.path.isdir(out_dir) and os.listdir(out_dir):
+    print(f"{out_dir} holds an earlier run: its finished shards, data and "
+          "checkpoints are reused (use a new --out_dir to start over).",
+          flush=True)
   if not quick:
     pairs = pairs_dir or real_pairs.find_pairs(data_dir)
     if pairs:
@@ -305,7 +310,7 @@ class PairsRun:
   decoder_steps: int = 0
   encoder_steps: int = 0
   bootstrap: int = side_by_side.BOOTSTRAP_SAMPLES
-  # Shard-job processes: the job is dlib on one core per clip.
+  # Processes of the shard and decoder-data jobs (dlib uses one core each).
   shard_workers: int = 2
 
 
@@ -329,7 +334,8 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
                                            teacher=teacher)
   beam_options = pipeline_options.PipelineOptions(
       direct_num_workers=sizes.shard_workers,
-      direct_running_mode="multi_processing") if sizes.shard_workers > 1 \
+      direct_running_mode="multi_processing",
+      default_sdk_harness_log_level="WARNING") if sizes.shard_workers > 1 \
       else None
   summary = prepare_shards_lib.run(
       train + test, prepare_shards_lib.ShardOptions(
@@ -346,9 +352,9 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
   decoder_data = os.path.join(out_dir, "decoder_data")
   decoder_summary = prepare_decoder_data_lib.run(
       photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
-          output_dir=decoder_data, teacher=teacher),
-      lambda: prepare_decoder_data_lib.load_models(PAIRS_DETECTOR,
-                                                   teacher=teacher))
+          output_dir=decoder_data, teacher=teacher, examples_per_shard=256),
+      functools.partial(prepare_decoder_data_lib.load_models, PAIRS_DETECTOR,
+                        teacher=teacher), workers=sizes.shard_workers)
   clock.finish(f"{decoder_summary['examples']} faces from {photos} photos")
 
   config = train_config.DecoderTrainConfig.load(

@@ -66,7 +66,7 @@ def check_export(what, actual, expected):
 
 # Where `s2f demo` leaves its real-data model and its small model, inside
 # its --out_dir; `--checkpoint OUT` finds them there.
-DEMO_MODEL_DIRS = ("real_pairs/voice_encoder", "voice_encoder")
+DEMO_MODEL_DIRS = ("voice_encoder",)
 
 
 def resolve_workdir(workdir):

@@ -14,8 +14,10 @@ HELP_CASES = (
     ("s2f predict", ("--audio", "--audio_dir", "--checkpoint", "--out"),
      ("--quick", "--tflite")),
     ("s2f export", ("--checkpoint", "--out_dir", "--tflite"), ("--audio",)),
-    ("s2f demo", ("--out_dir", "--quick", "--vgg_face_weights"),
-     ("--checkpoint",)),
+    ("s2f demo", ("--out_dir", "--quick", "--vgg_face_weights",
+                  "--pairs_dir"), ("--checkpoint", "--port")),
+    ("s2f serve", ("--checkpoint", "--port", "--host", "--queue_size"),
+     ("--quick", "--audio")),
     ("s2f-train", ("--workdir", "--config", "--train_pattern",
                    "--learning_rate", "--strategy"), ("--image_dir",)),
     ("s2f-train-face-decoder", ("--workdir", "--data_dir", "--train_steps"),
@@ -36,7 +38,8 @@ def _run(command_line, cwd):
   if executable is None:
     raise AssertionError(f"{words[0]} is not installed: run `pip install -e .`"
                          " (README) first")
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  env = dict(os.environ)
+  env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the binaries quiet TF themselves
   return subprocess.run([executable, *words[1:]], capture_output=True,
                         text=True, timeout=300, cwd=cwd, env=env, check=False)
 
@@ -104,6 +107,30 @@ class OneLineErrorTest(parameterized.TestCase):
              "--strategy mirorred --allow_random_heads", cwd),
         "--strategy", "mirrored")
     self.assertFalse(os.path.exists(os.path.join(cwd, "run")))
+
+  def test_unknown_flag_and_command_name_the_nearest(self):
+    cwd = self.create_tempdir().full_path
+    self._assert_one_line_error(_run("s2f predict --checkpiont=x", cwd),
+                                "--checkpiont", "did you mean --checkpoint")
+    result = _run("s2f predit --audio x", cwd)
+    self.assertEqual(result.returncode, 2)
+    self.assertEqual(result.stderr.strip().splitlines(), [
+        "error: unknown command 'predit' (did you mean predict?); choose one "
+        "of predict, export, demo, serve (s2f --help)"])
+    self._assert_one_line_error(
+        _run(f"s2f-prepare-shards --output_dir {cwd}/o --vidoe_dir {cwd}",
+             cwd), "did you mean --video_dir")
+
+  def test_s2f_help_imports_no_tensorflow(self):
+    probe = ("import sys; sys.argv = ['s2f', 'predict', '--help']\n"
+             "from experiments import cli\n"
+             "try:\n  cli.run()\nexcept SystemExit:\n  pass\n"
+             "print('TF', 'tensorflow' in sys.modules)")
+    result = subprocess.run([shutil.which("python") or "python", "-c", probe],
+                            capture_output=True, text=True, timeout=120,
+                            cwd=shared_data.REPO_ROOT, check=False)
+    self.assertIn("--checkpoint", result.stdout)
+    self.assertIn("TF False", result.stdout)
 
   def test_missing_video_dir(self):
     cwd = self.create_tempdir().full_path

@@ -88,6 +88,13 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     # Aligned frame: eye and mouth centres of the mean shape near the template.
     self.assertAllClose(landmarks_lib.anchor_points(mean),
                         landmarks_lib.CANONICAL_POINTS, atol=4.0)
+    # Two worker processes, one shard per photo: the same data.
+    pooled = lib.run(folder, lib.DecoderDataOptions(
+        output_dir=os.path.join(root, "pooled"), examples_per_shard=2),
+                     fake_loader, workers=2)
+    self.assertEqual(pooled["examples"], summary["examples"])
+    self.assertEqual(pooled["skipped"], summary["skipped"])
+    self.assertAllClose(pooled["mean_landmarks"], mean, atol=1e-6)
 
     workdir = os.path.join(root, "run")
     common = ["--config", TINY, "--workdir", workdir, "--data_dir", data,

@@ -253,6 +253,16 @@ class CraniofacialTest(tf.test.TestCase):
     self.assertIsNotNone(result["jaw_width"]["r"])
 
 
+class FewSamplesTest(tf.test.TestCase):
+
+  def test_craniofacial_correlations_of_two_samples_are_undefined(self):
+    # Pearson r needs 3 samples; a demo with 2 test faces must not crash.
+    points = np.random.RandomState(0).uniform(0, 224, (2, 68, 2))
+    result = craniofacial.correlations(points, points + 1.0)
+    for measure in result.values():
+      self.assertIsNone(measure["r"])
+
+
 if __name__ == "__main__":
   tf.test.main()
 
