@@ -285,8 +285,10 @@ CHANCE_MARK = "°"  # The 95 % interval includes chance.
 
 
 def _cell(entry, chance):
-  if entry is None or entry["value"] is None or np.isnan(entry["value"]):
+  if entry is None or entry["value"] is None:
     return "–"
+  if entry["low"] is None:
+    return f"{entry['value']:.2f}"
   digits = 2 if abs(entry["value"]) < 2 else 1
   text = (f"{entry['value']:.{digits}f} [{entry['low']:.{digits}f}, "
           f"{entry['high']:.{digits}f}]")

@@ -1,5 +1,7 @@
 """Side-by-side face metrics: known answers and hand-computed small cases."""
 
+import json
+
 import numpy as np
 import tensorflow as tf
 
@@ -60,12 +62,17 @@ class ClipScoresTest(tf.test.TestCase):
     # chance in expectation (here galleries hold all 75 speakers).
     same = _readings(np.ones((self.n, 128)), self.true["gender"],
                      self.true["age"])
-    scores = side_by_side.clip_scores(same, same, self.speakers,
+    constant = _readings(np.ones((self.n, 128)), self.true["gender"],
+                         np.full(self.n, 30.0))
+    scores = side_by_side.clip_scores(constant, same, self.speakers,
                                       num_galleries=2)
     summary = side_by_side.summarize(scores, self.speakers, samples=50)
     self.assertAllClose(summary["r_at_1"]["value"], 100 / 75)  # gallery 75
     self.assertAllClose(summary["r_at_10"]["value"], 1000 / 75)
     self.assertAllClose(summary["matching"]["value"], 50.0)
+    # A constant age reading has no correlation: None, which JSON can hold.
+    self.assertIsNone(summary["age_r"]["value"])
+    json.dumps(summary, allow_nan=False)
 
   def test_labelled_gender_and_interval(self):
     rng = np.random.RandomState(1)

@@ -180,15 +180,21 @@ def summarize(scores, speakers, samples=BOOTSTRAP_SAMPLES, seed=0,
     boot = boot[~np.isnan(boot)]
     counted = scores["age_row"] if name == "age_r" else scores[name]
     out[name] = {
-        "value": value,
-        "low": float(np.percentile(boot, tail)) if len(boot) else np.nan,
+        "value": _finite_or_none(value),
+        "low": float(np.percentile(boot, tail)) if len(boot) else None,
         "high": float(np.percentile(boot, 100 - tail)) if len(boot) else
-                np.nan,
+                None,
         "n": int(np.sum(~np.isnan(counted)))}
   return out
+
+
+def _finite_or_none(value):
+  """JSON has no NaN: an undefined metric (e.g. the age r of a constant
+  face) is None."""
+  return None if value is None or not np.isfinite(value) else float(value)
 
 
 def excludes(summary, name, value):
   """True when the interval of `name` lies entirely above `value`."""
   entry = summary.get(name)
-  return bool(entry) and entry["low"] > value
+  return bool(entry) and entry["low"] is not None and entry["low"] > value
