@@ -21,10 +21,10 @@ import os
 import shutil
 import tempfile
 
-from absl import logging
 import keras
 import tensorflow as tf
 
+from s2f_tf import progress
 from s2f_tf import run_record
 from s2f_tf import strategy as strategy_lib
 
@@ -97,8 +97,8 @@ class TrainingLoop:
     # The strategy first: a multi-worker one must exist before other ops.
     self.strategy = strategy_lib.get_strategy(config.strategy, config.tpu)
     replicas = self.strategy.num_replicas_in_sync
-    logging.info("Strategy %s with %d replicas in sync", config.strategy,
-                 replicas)
+    progress.report(f"Strategy {config.strategy} with {replicas} replicas in "
+                    "sync")
     if config.jit_compile and replicas > 1:
       raise ValueError(
           f"--jit_compile with {replicas} replicas: XLA cannot compile "
@@ -198,8 +198,8 @@ class TrainingLoop:
       for name, value in means.items():
         tf.summary.scalar(f"losses/{name}", value)
     self.eval_writer.flush()
-    logging.info("eval at step %d over %d batches: %s", self.step, batches,
-                 {k: round(v, 4) for k, v in means.items()})
+    progress.report(f"eval at step {self.step} over {batches} batches: "
+                    f"{ {k: round(v, 4) for k, v in means.items()} }")
     return means
 
   def write_images(self, batch):
@@ -214,7 +214,8 @@ class TrainingLoop:
     config = self.config
     total = self.task.total_steps()
     if self.step >= total:
-      logging.info("Already at step %d of %d: nothing to do.", self.step, total)
+      progress.report(f"Already at step {self.step} of {total}: nothing to "
+                      "do.")
       return {}
     # A resumed run continues the data order where the checkpoint left it.
     iterator = iter(self.distribute(self.task.train_dataset(

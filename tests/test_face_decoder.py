@@ -159,7 +159,8 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     per_image = (white | saturated_colour).reshape(len(images), -1).sum(1)
     self.assertLessEqual(int(per_image.max()), 3, per_image)
 
-  @parameterized.parameters("default.json", "tiny.json", "demo.json")
+  @parameterized.parameters("default.json", "tiny.json", "demo.json",
+                            "real_pairs.json")
   def test_every_shipped_config_runs(self, name):
     root = self.create_tempdir().full_path
     data = fake_shards.write_decoder_data(os.path.join(root, "data"), 2)

@@ -271,7 +271,6 @@ class IdentityTest(tf.test.TestCase):
 
   def test_dlib_embeddings_verify_real_pairs(self):
     import sklearn.metrics  # pylint: disable=g-import-not-at-top
-    from s2f_tf.metrics import identity  # pylint: disable=g-import-not-at-top
     faces = shared_data.require(shared_data.FACES_DIR)
     with open(os.path.join(faces, "master.csv"), newline="") as f:
       pairs = list(csv.DictReader(f))

@@ -11,6 +11,7 @@ import tensorflow as tf
 from s2f_tf import run_record
 from s2f_tf import train_config
 from s2f_tf import voice_encoder_trainer
+from s2f_tf.models import face_decoder
 from tests import binaries
 from tests import fake_shards
 from tests import shared_data
@@ -105,6 +106,34 @@ class TrainBinaryTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(read_metrics(workdir)[-1]["step"], 2)
     self.assertTrue(tf.train.latest_checkpoint(os.path.join(
         workdir, run_record.CHECKPOINT_DIR)).endswith("-2"))
+
+  def test_real_pairs_config_runs_on_dlib128_and_refuses_mixing(self):
+    root = self.create_tempdir().full_path
+    mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
+    decoder_path = os.path.join(root, "decoder128.keras")
+    face_decoder.image_model(face_decoder.build_face_decoder(
+        mean, face_decoder.SPECS["tiny"], feature_dim=128)).save(decoder_path)
+    common = ["--config", os.path.join(CONFIGS, "real_pairs.json"),
+              "--decoder_path", decoder_path, "--train_steps", "2",
+              "--batch_size", "2", "--log_every", "1"]
+    dlib = fake_shards.write_shards(os.path.join(root, "dlib"), "train", 4,
+                                    teacher="dlib128")
+    workdir = os.path.join(root, "run")
+    run_binary(*common, "--workdir", workdir, "--train_pattern", dlib)
+    metrics = read_metrics(workdir)
+    self.assertEqual(metrics[-1]["step"], 2)
+    self.assertEqual(metrics[-1]["losses/distillation"], 0.0)  # lambda3 = 0
+    # Shards of the paper's teacher with this dlib128 run: one error line.
+    vgg = fake_shards.write_shards(os.path.join(root, "vgg"), "train", 4)
+    result = binaries.run([BINARY, *common, "--workdir",
+                           os.path.join(root, "mixed"), "--train_pattern",
+                           vgg])
+    self.assertEqual(result.returncode, 1)
+    self.assertNotIn("Traceback", result.stderr)
+    error = result.stderr.strip().splitlines()[-1]
+    self.assertTrue(error.startswith("error: "), error)
+    self.assertIn("made with the face teacher vgg_face_fc7, not dlib128",
+                  error)
 
   def test_paper_config_refuses_random_heads(self):
     root = self.create_tempdir().full_path

@@ -117,8 +117,8 @@ def main(argv):
   rows = [("demo model (" + os.path.basename(os.path.dirname(
       os.path.abspath(FLAGS.checkpoint))) + ")", FLAGS.checkpoint),
           ("Table 1 encoder", _table1_workdir(FLAGS.checkpoint, folder))]
-  print(f"| model | predict_file (baseline) | serve: request to face | "
-        f"ratio |\n|---|---|---|---|")
+  print("| model | predict_file (baseline) | serve: request to face | "
+        "ratio |\n|---|---|---|---|")
   for name, workdir in rows:
     base = timing.run_row(__file__, [f"--checkpoint={FLAGS.checkpoint}",
                                      f"--repeats={FLAGS.repeats}",
