@@ -179,7 +179,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   if limit:
     test_specs = test_specs[:limit]
   model = speech_to_face.SpeechToFace.from_workdir(encoder_run, decoder_path)
-  _, encoder_config = speech_to_face.load_encoder(encoder_run)
+  encoder_config = model.config
   if encoder_config.teacher != TEACHER:
     raise ValueError(f"{encoder_run} predicts {encoder_config.teacher}; the "
                      f"real-pairs table reads faces with {TEACHER}, the "

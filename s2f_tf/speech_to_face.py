@@ -110,8 +110,9 @@ class SpeechToFace:
   """Waveform -> (the teacher's feature, 224 x 224 RGB face or None)."""
 
   def __init__(self, encoder, decoder=None,
-               spec=voice_encoder.VOICE_ENCODER_SPEC):
+               spec=voice_encoder.VOICE_ENCODER_SPEC, config=None):
     self.encoder = encoder
+    self.config = config  # the run's TrainConfig, when loaded from one
     self.decoder = decoder
     self.front_end = spectrogram.Spectrogram(name="spectrogram")
     # Files of any length in the memory of one window (exact; see module).
@@ -131,7 +132,7 @@ class SpeechToFace:
                                                   teacher=config.teacher)
     else:
       logging.warning("No face decoder: only the feature is predicted.")
-    return cls(encoder, decoder, voice_encoder.SPECS[config.encoder])
+    return cls(encoder, decoder, voice_encoder.SPECS[config.encoder], config)
 
   def __call__(self, waveform):
     """(B, samples) float32 waveform -> {'feature', ['image']} tensors."""

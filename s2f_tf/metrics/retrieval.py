@@ -87,13 +87,18 @@ def ranks(queries, database, true_index, metric="cosine", chunk=None):
   return rank_counts(queries, database, true_index, metric, chunk)[0]
 
 
+def expected_hits(closer, ties, k):
+  """Per query, the probability that its true entry is within the top k
+  when it ranks uniformly at random among its ties."""
+  closer = np.asarray(closer, np.float64)
+  return np.clip((k - closer) / (np.asarray(ties, np.float64) + 1), 0, 1)
+
+
 def recall_at_k(closer, ties=None, ks=RECALL_KS):
   """{k: % of queries whose true entry is within the top k}, ties broken
   uniformly at random (in expectation; see the module docstring)."""
-  closer = np.asarray(closer, np.float64)
-  ties = np.zeros_like(closer) if ties is None else np.asarray(ties,
-                                                               np.float64)
-  return {k: float(100.0 * np.mean(np.clip((k - closer) / (ties + 1), 0, 1)))
+  ties = np.zeros(np.shape(closer)) if ties is None else ties
+  return {k: float(100.0 * np.mean(expected_hits(closer, ties, k)))
           for k in ks}
 
 

@@ -24,6 +24,8 @@ Metrics (each clip's image against its own speaker's true face):
 
 import numpy as np
 
+from s2f_tf.metrics import retrieval
+
 GALLERY_SIZE = 100  # Table 3's protocol (its chance row is 1/2/5/10 %).
 RECALL_KS = (1, 5, 10)
 NUM_GALLERIES = 20  # Random galleries per query.
@@ -71,11 +73,9 @@ def gallery_hits(similarity, ks=RECALL_KS, gallery_size=GALLERY_SIZE,
       chosen = rng.choice(pool, others, replace=False) if others < len(
           pool) else pool
       row = similarity[i, chosen]
-      closer = np.sum(row > own)
-      tied = np.sum(row == own)
+      closer, tied = np.sum(row > own), np.sum(row == own)
       for k in ks:
-        # The own face's rank is uniform among the tied block.
-        hits[k][i] += np.clip((k - closer) / (tied + 1.0), 0.0, 1.0)
+        hits[k][i] += retrieval.expected_hits(closer, tied, k)
   return {k: v / num_galleries for k, v in hits.items()}
 
 
