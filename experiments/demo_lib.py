@@ -31,7 +31,6 @@ from s2f_tf import speech_to_face
 from s2f_tf import train_config
 from s2f_tf import voice_encoder_trainer
 from s2f_tf.metrics import side_by_side
-from tfrecords_schema import speech_face
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
@@ -290,17 +289,6 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights="",
           "decoder": decoder_path, "learning": learned}
 
 
-def _mean_feature(pattern, teacher):
-  """The mean teacher feature of every example of `pattern`."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  total, count = 0.0, 0
-  files = sorted(tf.io.gfile.glob(pattern))
-  for record in tf.data.TFRecordDataset(files):
-    total = total + speech_face.decode(record, teacher)["fc7"].numpy()
-    count += 1
-  return total / max(count, 1)
-
-
 @dataclasses.dataclass(frozen=True)
 class PairsRun:
   """Sizes of a real-pairs run (0: the whole split / the config's steps)."""
@@ -387,7 +375,7 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
   attribute_models = resolve_data(data_dir, ATTRIBUTE_MODELS)
   result, figure = real_pairs.run(
       encoder_run, decoder_path, pairs_dir, attribute_models,
-      _mean_feature(splits["train"]["pattern"], teacher),
+      splits["train"]["pattern"],
       bootstrap=sizes.bootstrap, limit=len(test))
   eval_dir = os.path.join(out_dir, "eval")
   os.makedirs(eval_dir, exist_ok=True)

@@ -6,8 +6,10 @@ splits them by speaker with the committed split file, trains its face
 decoder on the training speakers' faces and its voice encoder on their
 voices (face teacher dlib128: VGG-Face weights cannot be had offline), then
 judges, on the held-out speakers, s2f's faces, the paper's published faces
-for the same clips, a constant face and shuffled predictions with the same
-instruments (`metrics.side_by_side`).
+for the same clips, a constant face, shuffled predictions and a linear
+control (`linear_control`) with the same instruments
+(`metrics.side_by_side`), and s2f against each baseline as a paired
+difference.
 """
 
 import glob
@@ -15,9 +17,11 @@ import os
 
 import cv2
 import numpy as np
+import tensorflow as tf
 
 from data_prep import clip_sources
 from experiments import evaluation_lib
+from experiments import linear_control
 from s2f_tf import media
 from s2f_tf import progress
 from s2f_tf import speech_to_face
@@ -25,6 +29,7 @@ from s2f_tf.faces import face_descriptor
 from s2f_tf.metrics import attributes
 from s2f_tf.metrics import side_by_side
 from tfrecords_schema import face_teacher
+from tfrecords_schema import speech_face
 
 EXAMPLES_SUBDIR = "speech2face_examples"
 TEACHER = face_teacher.DLIB128  # Offline; VGG-Face weights cannot be had.
@@ -35,12 +40,14 @@ GET_EXAMPLES = (
     "The paper's 1,296 public voice/face pairs are not here: clone "
     "https://github.com/speech2face/speech2face.github.io and pass its root "
     "as --pairs_dir (YouTube content, research use only).")
-ROWS = ("s2f", "paper", "constant", "shuffled")
+ROWS = ("s2f", "paper", "constant", "shuffled", "control")
 ROW_LABELS = {
     "s2f": "s2f (this model, from the voice)",
     "paper": "the paper's published faces (Face_exg0, same clips)",
     "constant": "a constant face (decoder on the mean training feature)",
     "shuffled": "s2f's faces shuffled across speakers",
+    "control": ("the linear control (ridge from log-mel mean + std, "
+                "decoded by s2f's decoder)"),
     "f2f": "s2f's decoder on the true face's feature (face -> face)",
     "paper_f2f": "the paper's decoder on the true face (Face_f2f)",
 }
@@ -156,8 +163,20 @@ def predict_faces(model, test_specs):
   return np.stack(features), np.stack(images)
 
 
+def training_clips(pattern, teacher=TEACHER):
+  """(waveforms, teacher features (n, dim), speaker ids) of every example
+  of the training shards `pattern`."""
+  waveforms, features, speakers = [], [], []
+  for record in tf.data.TFRecordDataset(sorted(tf.io.gfile.glob(pattern))):
+    example = speech_face.decode(record, teacher)
+    waveforms.append(example["waveform"].numpy())
+    features.append(example["fc7"].numpy())
+    speakers.append(example["speaker_id"].numpy().decode())
+  return waveforms, np.stack(features), speakers
+
+
 def run(encoder_run, decoder_path, pairs_dir, attribute_models,
-        train_feature_mean, seed=0, bootstrap=side_by_side.BOOTSTRAP_SAMPLES,
+        train_pattern, seed=0, bootstrap=side_by_side.BOOTSTRAP_SAMPLES,
         limit=0):
   """The side-by-side table on the held-out speakers.
 
@@ -166,8 +185,8 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
     decoder_path: its face decoder.
     pairs_dir: the project-page pairs.
     attribute_models: folder of the CC0 age / gender ONNX networks.
-    train_feature_mean: the mean teacher feature of the training faces
-      (the constant face decodes it).
+    train_pattern: the training speakers' shards: the constant face decodes
+      their mean feature, the linear control is fitted on them.
     seed: gallery and bootstrap seed.
     bootstrap: bootstrap resamplings of speakers.
     limit: use only the first `limit` test clips (tests; 0 = all).
@@ -187,17 +206,24 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   speakers = [s.speaker_id for s in test_specs]
   true_images = [read_rgb(s.face_image_path) for s in test_specs]
   features, s2f_images = predict_faces(model, test_specs)
+  waveforms, train_features, train_speakers = training_clips(train_pattern)
   constant = evaluation_lib.decode_images(
-      model.decoder, np.asarray(train_feature_mean, np.float32)[None])[0]
+      model.decoder, train_features.mean(0, keepdims=True))[0]
+  control = linear_control.fit(waveforms, train_features, train_speakers)
+  control_features = control.predict(np.stack([
+      linear_control.voice_features(media.load_speech(s.media_path))
+      for s in test_specs]))
   images = {
       "s2f": list(s2f_images),
       "paper": [read_rgb(clip_sources.paper_output(s.media_path))
                 for s in test_specs],
       "constant": [constant] * len(test_specs),
+      "control": list(evaluation_lib.decode_images(
+          model.decoder, control_features.astype(np.float32))),
   }
   instruments = Instruments(attribute_models)
   readings = {"true": instruments.read(true_images, "true")}
-  for name in ("s2f", "paper"):
+  for name in ("s2f", "paper", "control"):
     readings[name] = instruments.read(images[name], name)
   one = instruments.read([constant], "constant")
   readings["constant"] = {k: [v[0]] * len(test_specs) if k != "embedding"
@@ -209,11 +235,16 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
       "age": [readings["s2f"]["age"][j] for j in order],
       "embedding": readings["s2f"]["embedding"][order]}
   labels = labelled_genders(test_specs, pairs_dir)
-  table = {}
+  table, scores = {}, {}
   for name in ROWS:
-    scores = side_by_side.clip_scores(readings[name], readings["true"],
-                                      speakers, labels, seed)
-    table[name] = side_by_side.summarize(scores, speakers, bootstrap, seed)
+    scores[name] = side_by_side.clip_scores(readings[name], readings["true"],
+                                            speakers, labels, seed)
+    table[name] = side_by_side.summarize(scores[name], speakers, bootstrap,
+                                         seed)
+  paired = {f"{row}-{baseline}": {
+      metric: side_by_side.paired_difference(
+          scores[row], scores[baseline], speakers, metric, bootstrap, seed)
+      for metric in PAIRED_METRICS} for row, baseline in PAIRED}
   # Face -> face: s2f's decoder on the true faces' teacher features beside
   # the paper's decoder on the true faces (Face_f2f).
   true_features = readings["true"]["embedding"]  # dlib128 = the teacher
@@ -227,7 +258,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
                                       seed)
     table[name] = side_by_side.summarize(scores, speakers, bootstrap, seed)
   result = {
-      "rows": table, "row_labels": ROW_LABELS,
+      "rows": table, "row_labels": ROW_LABELS, "paired": paired,
       "chance": side_by_side.CHANCE,
       "clips": len(test_specs), "speakers": len(set(speakers)),
       "labelled_clips": sum(1 for x in labels if x),
@@ -236,6 +267,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
       "train_steps": encoder_config.train_steps,
       "true_gender": {g: readings["true"]["gender"].count(g)
                       for g in ("female", "male")},
+      "control_alpha": control.alpha,
       "split_file": os.path.relpath(clip_sources.PAIRS_SPLIT_FILE,
                                     os.path.dirname(os.path.dirname(
                                         clip_sources.__file__))),
@@ -280,7 +312,15 @@ COLUMNS = (("gender_agreement", "gender agreement %"),
            ("r_at_1", "R@1 %"), ("r_at_5", "R@5 %"), ("r_at_10", "R@10 %"),
            ("matching", "1:2 %"), ("matching_same_gender", "1:2 same gender %"),
            ("labelled_gender_agreement", "VoxCeleb labelled gender %"))
-TABLE_ORDER = ("s2f", "paper", "constant", "shuffled", "f2f", "paper_f2f")
+# s2f against its baselines on the same clips: the difference's own
+# speaker-bootstrap interval (the bar: above 0), not two rows' intervals.
+PAIRED = (("s2f", "constant"), ("s2f", "shuffled"), ("s2f", "control"))
+PAIRED_METRICS = ("gender_agreement", "matching")
+PAIRED_TITLES = {"gender_agreement": "gender agreement",
+                 "matching": "1:2 matching"}
+
+TABLE_ORDER = ("s2f", "paper", "constant", "shuffled", "control", "f2f",
+               "paper_f2f")
 CHANCE_MARK = "°"  # The 95 % interval includes chance.
 
 
@@ -320,12 +360,37 @@ def table_rows(result):
   return header, rows
 
 
+def paired_lines(result):
+  """One sentence per paired comparison: 's2f minus a constant face, gender
+  agreement: +7.5 points [2.1, 12.9]: above'."""
+  lines = []
+  for key, metrics in result.get("paired", {}).items():
+    row, baseline = key.split("-")
+    for metric, entry in metrics.items():
+      if entry["value"] is None or entry["low"] is None:
+        continue
+      verdict = ("s2f is above" if entry["low"] > 0 else
+                 "s2f is below" if entry["high"] < 0 else
+                 "the interval includes 0")
+      lines.append(
+          f"{ROW_LABELS[row].split(' (')[0]} minus "
+          f"{ROW_LABELS[baseline].split(' (')[0]}, "
+          f"{PAIRED_TITLES[metric]}: {entry['value']:+.1f} points "
+          f"[{entry['low']:+.1f}, {entry['high']:+.1f}] ({verdict})")
+  return lines
+
+
 def markdown_table(result):
-  """The side-by-side table as Markdown (README)."""
+  """The side-by-side table as Markdown (README), then the paired
+  differences."""
   header, rows = table_rows(result)
   lines = ["| " + " | ".join(header) + " |",
            "|" + "---|" * len(header)]
   lines += ["| " + " | ".join(row) + " |" for row in rows]
+  paired = paired_lines(result)
+  if paired:
+    lines += ["", "Paired, same clips and speaker resamplings (95 %):"]
+    lines += [f"- {line}" for line in paired]
   return "\n".join(lines)
 
 
@@ -351,6 +416,12 @@ NOTES = (
     f"{CHANCE_MARK} marks an interval that includes chance.",
     "Face -> face rows decode the true face's feature: they bound what each "
     "decoder can show, not what the voice carries.",
+    "The linear control is a ridge regression from the voice's 64-band "
+    "log-mel mean and std to the training faces' dlib128 features, decoded "
+    "by s2f's decoder: the floor a trained voice encoder should beat.",
+    "Paired lines: s2f's score minus a baseline's on the same clips, with "
+    "the interval of that difference over the same speaker resamplings; "
+    "above 0 means s2f beats the baseline.",
 )
 
 

@@ -204,6 +204,11 @@ def _real_pairs_section(results, figures):
       "distillation term is 0 (no identity classifier). True faces read as "
       f"{result['true_gender']}.</p>",
       _table(header, rows)]
+  paired = real_pairs.paired_lines(result)
+  if paired:
+    parts.append("<p>Paired, same clips and speaker resamplings (95 %):</p>"
+                 "<ul>" + "".join(f"<li>{html.escape(line)}</li>"
+                                  for line in paired) + "</ul>")
   parts += [f"<p>{html.escape(note)}</p>" for note in real_pairs.NOTES]
   if "real_pairs" in figures:
     parts.append("<p>Columns of each triplet: true face | the paper's face "

@@ -75,6 +75,11 @@ class EncoderModelConfig(run_config.RunConfig):
   # fc8, so Eq. 1's distillation term is 0). Shards and decoder must match.
   teacher: str = face_teacher.DEFAULT
   use_batch_norm: bool = True  # False: Fig. 9 ablation.
+  # The last layer starts at 0 (the paper gives no initialisation). With
+  # Keras' default its outputs spread ~10x wider than dlib128's features and
+  # the first steps shrink them by silencing fc1's ReLUs for good
+  # (WORKSPACE.md).
+  zero_init_output: bool = True
   loss_type: str = "paper"  # 'paper' (Eq. 1) or 'pixel' (Fig. 8 ablation).
   lambda1: float = speech2face_loss.LAMBDA1  # Eq. 1 weight of the f_dec L1.
   lambda2: float = speech2face_loss.LAMBDA2  # Eq. 1 distillation weight.

@@ -64,7 +64,8 @@ class VoiceEncoderTask(training_loop.Task):
         voice_encoder.SPECS[self.config.encoder],
         use_batch_norm=self.config.use_batch_norm,
         synchronized_batch_norm=num_replicas > 1,
-        feature_dim=face_teacher.get(self.config.teacher).dim)
+        feature_dim=face_teacher.get(self.config.teacher).dim,
+        zero_init_output=self.config.zero_init_output)
 
   def build_frozen(self):
     config = self.config

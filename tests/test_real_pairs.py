@@ -21,7 +21,8 @@ class RealPairsRunTest(tf.test.TestCase):
             encoder_steps=4, bootstrap=50, shard_workers=1))
     result = written["real_pairs"]
     self.assertEqual(set(result["rows"]), {"s2f", "paper", "constant",
-                                           "shuffled", "f2f", "paper_f2f"})
+                                           "shuffled", "control", "f2f",
+                                           "paper_f2f"})
     self.assertEqual(result["clips"], 14)
     self.assertEqual(result["teacher"], "dlib128")
     for name, row in result["rows"].items():
@@ -35,6 +36,15 @@ class RealPairsRunTest(tf.test.TestCase):
     # paper reports R@1 ~95 % in galleries of 100): in a gallery of 14 they
     # must beat chance by far.
     self.assertGreater(result["rows"]["paper_f2f"]["r_at_1"]["value"], 50.0)
+    # s2f against the constant face on the same clips: the difference of
+    # the two rows' values, with its own interval around it.
+    for baseline in ("constant", "shuffled", "control"):
+      diff = result["paired"][f"s2f-{baseline}"]["gender_agreement"]
+      self.assertAllClose(
+          diff["value"], result["rows"]["s2f"]["gender_agreement"]["value"] -
+          result["rows"][baseline]["gender_agreement"]["value"])
+      self.assertLessEqual(diff["low"], diff["value"] + 1e-9)
+      self.assertGreaterEqual(diff["high"], diff["value"] - 1e-9)
     header, rows = real_pairs.table_rows(result)
     self.assertLen(header, len(real_pairs.COLUMNS) + 1)
     self.assertEqual(rows[-1][0], "chance")
@@ -44,6 +54,7 @@ class RealPairsRunTest(tf.test.TestCase):
       page = f.read()
     self.assertIn("s2f beside the paper", page)
     self.assertIn("dlib128", page)
+    self.assertIn("s2f minus a constant face, gender agreement", page)
     self.assertTrue(os.path.isfile(written["face"]))
 
 

@@ -173,8 +173,13 @@ class TrainBinaryTest(tf.test.TestCase, parameterized.TestCase):
     before_heads = [w.numpy().copy() for w in heads]
     before_encoder = [w.numpy().copy() for w in t.model.trainable_weights]
     batch = next(iter(t.distribute(t.task.train_dataset(0))))
+    # The run starts predicting 0 (zero_init_output, the default), so the
+    # first step moves only the last layer and the second all the others.
+    self.assertAllEqual(t.model(batch["spectrogram"], training=False),
+                        np.zeros((4, 4096)))
     losses = t.train_step(batch)
-    self.assertEqual(t.step, 1)
+    losses = t.train_step(batch)
+    self.assertEqual(t.step, 2)
     self.assertTrue(np.isfinite(float(losses["total"])))
     for before, weight in zip(before_heads, heads):
       np.testing.assert_array_equal(before, weight.numpy())

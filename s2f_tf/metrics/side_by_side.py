@@ -157,23 +157,29 @@ def _statistic(scores, name, index):
   return float(np.mean(values)) if len(values) else np.nan
 
 
+def _speaker_draws(speakers, samples, seed):
+  """`samples` resamplings of the speakers with replacement, each drawn
+  speaker bringing all its clips: lists of clip indices."""
+  speakers = np.asarray(speakers)
+  unique = sorted(set(speakers.tolist()))
+  clips_of = {s: np.flatnonzero(speakers == s) for s in unique}
+  rng = np.random.RandomState(seed)
+  return [np.concatenate([clips_of[unique[j]] for j in
+                          rng.randint(len(unique), size=len(unique))])
+          for _ in range(samples)]
+
+
 def summarize(scores, speakers, samples=BOOTSTRAP_SAMPLES, seed=0,
               confidence=CONFIDENCE):
   """{metric: {'value', 'low', 'high', 'n'}}: each metric on all clips and
   its percentile interval over `samples` resamplings of the speakers (with
   replacement, each drawn speaker bringing all its clips)."""
-  speakers = np.asarray(speakers)
-  unique = sorted(set(speakers.tolist()))
-  clips_of = {s: np.flatnonzero(speakers == s) for s in unique}
   everyone = np.arange(len(speakers))
-  rng = np.random.RandomState(seed)
-  draws = [np.concatenate([clips_of[unique[j]] for j in
-                           rng.randint(len(unique), size=len(unique))])
-           for _ in range(samples)]
+  draws = _speaker_draws(speakers, samples, seed)
   tail = 100.0 * (1.0 - confidence) / 2.0
   out = {}
   for name in METRICS:
-    if name not in scores and name != "age_r":
+    if ("age_row" if name == "age_r" else name) not in scores:
       continue
     value = _statistic(scores, name, everyone)
     boot = np.asarray([_statistic(scores, name, d) for d in draws])
@@ -186,6 +192,31 @@ def summarize(scores, speakers, samples=BOOTSTRAP_SAMPLES, seed=0,
                 None,
         "n": int(np.sum(~np.isnan(counted)))}
   return out
+
+
+def paired_difference(scores, baseline, speakers, name,
+                      samples=BOOTSTRAP_SAMPLES, seed=0,
+                      confidence=CONFIDENCE):
+  """Row minus baseline on the same clips: {'value', 'low', 'high', 'n'}.
+
+  Both rows' per-clip scores of metric `name` (not 'age_r') are averaged
+  over the same speaker resamplings, so the interval is that of the
+  difference itself (two rows' overlapping intervals cannot say whether
+  one beats the other). A low end above 0 means the row beats the baseline.
+  """
+  diff = (np.asarray(scores[name], np.float64) -
+          np.asarray(baseline[name], np.float64))
+  values = {name: diff}
+  everyone = np.arange(len(speakers))
+  boot = np.asarray([_statistic(values, name, d) for d in
+                     _speaker_draws(speakers, samples, seed)])
+  boot = boot[~np.isnan(boot)]
+  tail = 100.0 * (1.0 - confidence) / 2.0
+  return {"value": _finite_or_none(_statistic(values, name, everyone)),
+          "low": float(np.percentile(boot, tail)) if len(boot) else None,
+          "high": float(np.percentile(boot, 100 - tail)) if len(boot) else
+                  None,
+          "n": int(np.sum(~np.isnan(diff)))}
 
 
 def _finite_or_none(value):

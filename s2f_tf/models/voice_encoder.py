@@ -101,7 +101,8 @@ def with_output_dim(spec, feature_dim):
 def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
                         num_freq_bins=spectrogram.NUM_FREQ_BINS,
                         use_batch_norm=True, synchronized_batch_norm=False,
-                        name="voice_encoder", feature_dim=None):
+                        name="voice_encoder", feature_dim=None,
+                        zero_init_output=False):
   """Builds the voice encoder as a Keras functional model.
 
   Args:
@@ -115,6 +116,10 @@ def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
     name: model name.
     feature_dim: the teacher's feature size for the last layer (None: the
       spec's own, 4096 = VGG-Face fc7 for Table 1).
+    zero_init_output: start the last layer's kernel and bias at 0, so the
+      untrained encoder predicts 0 instead of a random vector far larger
+      than the teacher's features (the trainer's choice, see
+      `EncoderModelConfig.zero_init_output`); False keeps Keras' defaults.
 
   Returns:
     keras.Model mapping (batch, time, num_freq_bins, 2) -> (batch, output_dim)
@@ -147,8 +152,12 @@ def build_voice_encoder(spec=VOICE_ENCODER_SPEC,
       x = maybe_bn(x, row.name)
       x = layers.Flatten(name="flatten")(x)  # 65 * 512 for Table 1.
     elif row.kind in ("fc_relu", "fc"):
+      last = row is spec[-1]
+      zero = "zeros" if last and zero_init_output else None
       x = layers.Dense(row.filters, name=row.name,
-                       activation="relu" if row.kind == "fc_relu" else None)(x)
+                       activation="relu" if row.kind == "fc_relu" else None,
+                       kernel_initializer=zero or "glorot_uniform",
+                       bias_initializer="zeros")(x)
     else:
       raise ValueError(f"Unknown layer kind {row.kind!r} in row {row}")
   return keras.Model(inputs, x, name=name)
