@@ -376,7 +376,8 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
   result, figure = real_pairs.run(
       encoder_run, decoder_path, pairs_dir, attribute_models,
       splits["train"]["pattern"],
-      bootstrap=sizes.bootstrap, limit=len(test))
+      bootstrap=sizes.bootstrap, limit=len(test),
+      workers=sizes.shard_workers)
   eval_dir = os.path.join(out_dir, "eval")
   os.makedirs(eval_dir, exist_ok=True)
   with open(os.path.join(eval_dir, real_pairs.RESULT_FILE), "w") as f:

@@ -12,7 +12,9 @@ control (`linear_control`) with the same instruments
 difference.
 """
 
+from concurrent import futures
 import glob
+import multiprocessing
 import os
 
 import cv2
@@ -104,6 +106,9 @@ def read_rgb(path, size=224):
   return image
 
 
+READ_BATCH = 32  # Images per instrument call (and per pool task).
+
+
 class Instruments:
   """The independent readers of every face image: the CC0 gender and age
   networks and dlib's 128-D recognizer."""
@@ -112,22 +117,69 @@ class Instruments:
     self.classifier = attributes.DlibAttributeClassifier(attribute_models)
     self.embedder = face_descriptor.DlibFaceEmbedder()
 
-  def read(self, images, name=""):
-    """{'gender': labels, 'age': years, 'embedding': (n, 128)}."""
-    out = {"gender": [], "age": [], "embedding": []}
-    bar = progress.Progress(len(images), name=f"{name} images read")
-    for start in range(0, len(images), 32):
-      batch = [np.ascontiguousarray(np.asarray(i, np.uint8))
-               for i in images[start:start + 32]]
-      shapes = [self.embedder.shape(rgb) for rgb in batch]  # found once
-      p = self.classifier.probabilities(batch, shapes)
-      out["gender"] += [self.classifier.gender_labels[i]
-                        for i in p["gender"].argmax(1)]
-      out["age"] += list(p["age"] @ self.classifier.age_weights)
-      out["embedding"].append(self.embedder.embed(batch, shapes))
+  def read_batch(self, images):
+    """{'gender': labels, 'age': years, 'embedding': (n, 128)} of a few
+    RGB images."""
+    batch = [np.ascontiguousarray(np.asarray(i, np.uint8)) for i in images]
+    shapes = [self.embedder.shape(rgb) for rgb in batch]  # found once
+    p = self.classifier.probabilities(batch, shapes)
+    return {"gender": [self.classifier.gender_labels[i]
+                       for i in p["gender"].argmax(1)],
+            "age": list(p["age"] @ self.classifier.age_weights),
+            "embedding": self.embedder.embed(batch, shapes)}
+
+
+_POOL_INSTRUMENTS = []  # a pool process's instruments, loaded once
+
+
+def _load_instruments(attribute_models):
+  _POOL_INSTRUMENTS.append(Instruments(attribute_models))
+
+
+def _pool_read(images):
+  return _POOL_INSTRUMENTS[0].read_batch(images)
+
+
+class Readers:
+  """The instruments in `workers` processes (1: in this one); `read` gives
+  the same readings either way."""
+
+  def __init__(self, attribute_models, workers=1):
+    self._pool = self._local = None
+    if workers > 1:
+      self._pool = futures.ProcessPoolExecutor(
+          workers, mp_context=multiprocessing.get_context("spawn"),
+          initializer=_load_instruments, initargs=(attribute_models,))
+    else:
+      self._local = Instruments(attribute_models)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *unused):
+    if self._pool:
+      self._pool.shutdown()
+
+  def read(self, sets):
+    """{name: images} -> {name: {'gender', 'age', 'embedding'}}."""
+    tasks = [(name, images[start:start + READ_BATCH])
+             for name, images in sets.items()
+             for start in range(0, len(images), READ_BATCH)]
+    bar = progress.Progress(sum(len(b) for _, b in tasks),
+                            name=f"{', '.join(sets)} images read")
+    batches = [b for _, b in tasks]
+    results = (self._pool.map(_pool_read, batches) if self._pool else
+               map(self._local.read_batch, batches))
+    out = {name: {"gender": [], "age": [], "embedding": []} for name in sets}
+    for (name, batch), result in zip(tasks, results):
+      out[name]["gender"] += result["gender"]
+      out[name]["age"] += result["age"]
+      out[name]["embedding"].append(result["embedding"])
       bar.update(len(batch))
-    out["embedding"] = np.concatenate(out["embedding"]) if out[
-        "embedding"] else np.zeros((0, 128))
+    for reading in out.values():
+      reading["embedding"] = (np.concatenate(reading["embedding"])
+                              if reading["embedding"] else
+                              np.zeros((0, face_descriptor.DIM)))
     return out
 
 
@@ -177,7 +229,7 @@ def training_clips(pattern, teacher=TEACHER):
 
 def run(encoder_run, decoder_path, pairs_dir, attribute_models,
         train_pattern, seed=0, bootstrap=side_by_side.BOOTSTRAP_SAMPLES,
-        limit=0):
+        limit=0, workers=1):
   """The side-by-side table on the held-out speakers.
 
   Args:
@@ -190,6 +242,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
     seed: gallery and bootstrap seed.
     bootstrap: bootstrap resamplings of speakers.
     limit: use only the first `limit` test clips (tests; 0 = all).
+    workers: processes reading the face images.
 
   Returns:
     (result dict for results.json / the report, figure RGB image).
@@ -214,49 +267,41 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
       linear_control.voice_features(media.load_speech(s.media_path))
       for s in test_specs]))
   images = {
+      "true": true_images,
       "s2f": list(s2f_images),
       "paper": [read_rgb(clip_sources.paper_output(s.media_path))
                 for s in test_specs],
-      "constant": [constant] * len(test_specs),
       "control": list(evaluation_lib.decode_images(
           model.decoder, control_features.astype(np.float32))),
+      "constant": [constant],
+      # Face -> face: the paper's decoder on the true faces (Face_f2f) and,
+      # once the true faces are read, s2f's decoder on their features.
+      "paper_f2f": [read_rgb(clip_sources.paper_output(
+          s.media_path, "Face_f2f")) for s in test_specs],
   }
-  instruments = Instruments(attribute_models)
-  readings = {"true": instruments.read(true_images, "true")}
-  for name in ("s2f", "paper", "control"):
-    readings[name] = instruments.read(images[name], name)
-  one = instruments.read([constant], "constant")
-  readings["constant"] = {k: [v[0]] * len(test_specs) if k != "embedding"
-                          else np.repeat(v, len(test_specs), 0)
-                          for k, v in one.items()}
+  with Readers(attribute_models, workers) as readers:
+    readings = readers.read(images)
+    true_features = readings["true"]["embedding"]  # dlib128 = the teacher
+    readings.update(readers.read({"f2f": list(evaluation_lib.decode_images(
+        model.decoder, true_features.astype(np.float32)))}))
+  readings["constant"] = {
+      k: [v[0]] * len(test_specs) if k != "embedding" else
+      np.repeat(v, len(test_specs), 0) for k, v in readings["constant"].items()}
   order = _derangement_by_speaker(speakers, seed)
   readings["shuffled"] = {
       "gender": [readings["s2f"]["gender"][j] for j in order],
       "age": [readings["s2f"]["age"][j] for j in order],
       "embedding": readings["s2f"]["embedding"][order]}
   labels = labelled_genders(test_specs, pairs_dir)
-  table, scores = {}, {}
-  for name in ROWS:
-    scores[name] = side_by_side.clip_scores(readings[name], readings["true"],
-                                            speakers, labels, seed)
-    table[name] = side_by_side.summarize(scores[name], speakers, bootstrap,
-                                         seed)
+  scores = {name: side_by_side.clip_scores(readings[name], readings["true"],
+                                           speakers, labels, seed)
+            for name in ROWS + ("f2f", "paper_f2f")}
+  table = {name: side_by_side.summarize(scores[name], speakers, bootstrap,
+                                        seed) for name in scores}
   paired = {f"{row}-{baseline}": {
       metric: side_by_side.paired_difference(
           scores[row], scores[baseline], speakers, metric, bootstrap, seed)
       for metric in PAIRED_METRICS} for row, baseline in PAIRED}
-  # Face -> face: s2f's decoder on the true faces' teacher features beside
-  # the paper's decoder on the true faces (Face_f2f).
-  true_features = readings["true"]["embedding"]  # dlib128 = the teacher
-  f2f = {"f2f": list(evaluation_lib.decode_images(
-      model.decoder, true_features.astype(np.float32))),
-         "paper_f2f": [read_rgb(clip_sources.paper_output(
-             s.media_path, "Face_f2f")) for s in test_specs]}
-  for name, rows in f2f.items():
-    scores = side_by_side.clip_scores(instruments.read(rows, name),
-                                      readings["true"], speakers, labels,
-                                      seed)
-    table[name] = side_by_side.summarize(scores, speakers, bootstrap, seed)
   result = {
       "rows": table, "row_labels": ROW_LABELS, "paired": paired,
       "chance": side_by_side.CHANCE,
@@ -272,7 +317,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
                                     os.path.dirname(os.path.dirname(
                                         clip_sources.__file__))),
   }
-  figure = figure_grid(true_images, images["paper"], images["s2f"],
+  figure = figure_grid(images["true"], images["paper"], images["s2f"],
                        speakers)
   return result, figure
 
@@ -434,17 +479,17 @@ def paper_rows(pairs_dir, attribute_models, dataset="avspeech", seed=0,
   specs = [s for s in clip_sources.speech2face_pairs(pairs_dir)
            if s.dataset == dataset]
   speakers = [s.speaker_id for s in specs]
-  instruments = Instruments(attribute_models)
-  true = instruments.read([read_rgb(s.face_image_path) for s in specs],
-                          "true")
   labels = labelled_genders(specs, pairs_dir)
-  table = {}
+  images = {"true": [read_rgb(s.face_image_path) for s in specs]}
   for name, kind in (("paper", "Face_exg0"), ("paper_f2f", "Face_f2f")):
-    faces = [read_rgb(clip_sources.paper_output(s.media_path, kind))
-             for s in specs]
-    scores = side_by_side.clip_scores(instruments.read(faces, name), true,
-                                      speakers, labels, seed)
-    table[name] = side_by_side.summarize(scores, speakers, bootstrap, seed)
+    images[name] = [read_rgb(clip_sources.paper_output(s.media_path, kind))
+                    for s in specs]
+  with Readers(attribute_models) as readers:
+    readings = readers.read(images)
+  true = readings["true"]
+  table = {name: side_by_side.summarize(
+      side_by_side.clip_scores(readings[name], true, speakers, labels, seed),
+      speakers, bootstrap, seed) for name in ("paper", "paper_f2f")}
   return {"rows": table, "row_labels": ROW_LABELS,
           "chance": side_by_side.CHANCE, "clips": len(specs),
           "speakers": len(set(speakers)), "teacher": "(none: images only)",

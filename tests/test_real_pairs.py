@@ -2,6 +2,7 @@
 
 import json
 import os
+from unittest import mock
 
 import tensorflow as tf
 
@@ -56,6 +57,29 @@ class RealPairsRunTest(tf.test.TestCase):
     self.assertIn("dlib128", page)
     self.assertIn("s2f minus a constant face, gender agreement", page)
     self.assertTrue(os.path.isfile(written["face"]))
+
+
+class ReadersTest(tf.test.TestCase):
+
+  def test_two_processes_read_what_one_does(self):
+    pairs = shared_data.require(shared_data.PAIRS_DIR)
+    _, test = real_pairs.split_specs(pairs)
+    faces = [real_pairs.read_rgb(s.face_image_path) for s in test[:5]]
+    sets = {"a": faces[:3], "b": faces[3:] + faces[:1]}
+    models = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
+                          "models", "dlib_age_gender")
+    with real_pairs.Readers(models) as readers:
+      one = readers.read(sets)
+    with mock.patch.object(real_pairs, "READ_BATCH", 2), \
+        real_pairs.Readers(models, workers=2) as readers:
+      two = readers.read(sets)  # batches of 2 spread over 2 processes
+    for name, images in sets.items():
+      self.assertLen(one[name]["gender"], len(images))
+      self.assertEqual(one[name]["gender"], two[name]["gender"])
+      self.assertAllClose(one[name]["age"], two[name]["age"])
+      self.assertAllClose(one[name]["embedding"], two[name]["embedding"])
+    # "b" ends with "a"'s first face: the same reading, wherever it ran.
+    self.assertAllClose(two["b"]["embedding"][-1], two["a"]["embedding"][0])
 
 
 if __name__ == "__main__":
