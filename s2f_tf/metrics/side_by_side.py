@@ -174,24 +174,29 @@ def summarize(scores, speakers, samples=BOOTSTRAP_SAMPLES, seed=0,
   """{metric: {'value', 'low', 'high', 'n'}}: each metric on all clips and
   its percentile interval over `samples` resamplings of the speakers (with
   replacement, each drawn speaker bringing all its clips)."""
-  everyone = np.arange(len(speakers))
   draws = _speaker_draws(speakers, samples, seed)
-  tail = 100.0 * (1.0 - confidence) / 2.0
   out = {}
   for name in METRICS:
     if ("age_row" if name == "age_r" else name) not in scores:
       continue
-    value = _statistic(scores, name, everyone)
-    boot = np.asarray([_statistic(scores, name, d) for d in draws])
-    boot = boot[~np.isnan(boot)]
     counted = scores["age_row"] if name == "age_r" else scores[name]
-    out[name] = {
-        "value": _finite_or_none(value),
-        "low": float(np.percentile(boot, tail)) if len(boot) else None,
-        "high": float(np.percentile(boot, 100 - tail)) if len(boot) else
-                None,
-        "n": int(np.sum(~np.isnan(counted)))}
+    out[name] = _interval(scores, name, draws, confidence, counted)
   return out
+
+
+def _interval(scores, name, draws, confidence, counted):
+  """{'value', 'low', 'high', 'n'}: metric `name` on all clips and its
+  percentile interval over the speaker resamplings `draws`; n counts the
+  clips where `counted` is defined."""
+  value = _statistic(scores, name, np.arange(len(counted)))
+  boot = np.asarray([_statistic(scores, name, d) for d in draws])
+  boot = boot[~np.isnan(boot)]
+  tail = 100.0 * (1.0 - confidence) / 2.0
+  return {"value": _finite_or_none(value),
+          "low": float(np.percentile(boot, tail)) if len(boot) else None,
+          "high": float(np.percentile(boot, 100 - tail)) if len(boot) else
+                  None,
+          "n": int(np.sum(~np.isnan(counted)))}
 
 
 def paired_difference(scores, baseline, speakers, name,
@@ -206,17 +211,8 @@ def paired_difference(scores, baseline, speakers, name,
   """
   diff = (np.asarray(scores[name], np.float64) -
           np.asarray(baseline[name], np.float64))
-  values = {name: diff}
-  everyone = np.arange(len(speakers))
-  boot = np.asarray([_statistic(values, name, d) for d in
-                     _speaker_draws(speakers, samples, seed)])
-  boot = boot[~np.isnan(boot)]
-  tail = 100.0 * (1.0 - confidence) / 2.0
-  return {"value": _finite_or_none(_statistic(values, name, everyone)),
-          "low": float(np.percentile(boot, tail)) if len(boot) else None,
-          "high": float(np.percentile(boot, 100 - tail)) if len(boot) else
-                  None,
-          "n": int(np.sum(~np.isnan(diff)))}
+  return _interval({name: diff}, name,
+                   _speaker_draws(speakers, samples, seed), confidence, diff)
 
 
 def _finite_or_none(value):
