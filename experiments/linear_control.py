@@ -84,9 +84,10 @@ def choose_alpha(x, y, speakers, alphas=ALPHAS, folds=FOLDS):
   return alphas[int(np.argmin(errors))]
 
 
-def fit(waveforms, targets, speakers):
-  """The control trained on (waveforms, teacher features) of the training
-  speakers: a fitted `Ridge` on `voice_features`."""
-  x = np.stack([voice_features(w) for w in waveforms])
+def fit(voices, targets, speakers):
+  """The control trained on the training speakers' `voice_features` (n, 128)
+  and teacher features: a fitted `Ridge`, its strength chosen by
+  `choose_alpha`."""
+  x = np.asarray(voices, np.float64)
   y = np.asarray(targets, np.float64)
   return Ridge(choose_alpha(x, y, list(speakers))).fit(x, y)

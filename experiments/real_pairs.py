@@ -216,15 +216,16 @@ def predict_faces(model, test_specs):
 
 
 def training_clips(pattern, teacher=TEACHER):
-  """(waveforms, teacher features (n, dim), speaker ids) of every example
-  of the training shards `pattern`."""
-  waveforms, features, speakers = [], [], []
+  """(the linear control's voice features (n, 128), teacher features
+  (n, dim), speaker ids) of every example of the training shards `pattern`;
+  each waveform is reduced as it is read, so none is kept."""
+  voices, features, speakers = [], [], []
   for record in tf.data.TFRecordDataset(sorted(tf.io.gfile.glob(pattern))):
     example = speech_face.decode(record, teacher)
-    waveforms.append(example["waveform"].numpy())
+    voices.append(linear_control.voice_features(example["waveform"].numpy()))
     features.append(example["fc7"].numpy())
     speakers.append(example["speaker_id"].numpy().decode())
-  return waveforms, np.stack(features), speakers
+  return np.stack(voices), np.stack(features), speakers
 
 
 def run(encoder_run, decoder_path, pairs_dir, attribute_models,
@@ -259,10 +260,10 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   speakers = [s.speaker_id for s in test_specs]
   true_images = [read_rgb(s.face_image_path) for s in test_specs]
   features, s2f_images = predict_faces(model, test_specs)
-  waveforms, train_features, train_speakers = training_clips(train_pattern)
+  train_voices, train_features, train_speakers = training_clips(train_pattern)
   constant = evaluation_lib.decode_images(
       model.decoder, train_features.mean(0, keepdims=True))[0]
-  control = linear_control.fit(waveforms, train_features, train_speakers)
+  control = linear_control.fit(train_voices, train_features, train_speakers)
   control_features = control.predict(np.stack([
       linear_control.voice_features(media.load_speech(s.media_path))
       for s in test_specs]))
