@@ -30,7 +30,8 @@ setuptools.setup(
     package_data={"experiments": ["configs/*/*.json", "serve_page.html",
                                   "demo_data/*/*",
                                   "demo_data/models/*/*"],
-                  "data_prep": ["splits/*.csv"]},
+                  "data_prep": ["splits/*.csv"],
+                  "s2f_tf": ["models/weights/*"]},
     install_requires=requirements(),
     entry_points={"console_scripts": [
         "s2f = experiments.cli:run",
