@@ -65,8 +65,10 @@ def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
 
 
 def list_images(root):
+  """Every image under `root`, linked folders followed (the real-pairs job
+  links `--extra_faces` into its photo folder), in a fixed order."""
   paths = []
-  for directory, _, names in sorted(os.walk(root)):
+  for directory, _, names in sorted(os.walk(root, followlinks=True)):
     paths += [os.path.join(directory, n) for n in sorted(names)
               if n.lower().endswith(media.IMAGE_EXTENSIONS)]
   return paths

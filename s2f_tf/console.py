@@ -9,6 +9,7 @@ exit status 1; `S2F_TRACEBACK=1` shows the traceback instead.
 """
 
 import difflib
+import logging
 import os
 import sys
 import textwrap
@@ -157,6 +158,9 @@ def run(main, doc, argv=None, only=None):
       if os.environ.get(TRACEBACK_ENV):
         raise
       print(_one_line(e), file=sys.stderr)
+      # Nothing after the error line: objects torn down at exit (e.g. a
+      # checkpoint that failed to restore) would log their own warnings.
+      logging.disable(logging.WARNING)
       sys.exit(1)
 
   app.run(guarded, argv=argv)

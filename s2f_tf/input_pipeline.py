@@ -49,23 +49,31 @@ def decode_face_jpeg(jpeg):
   return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
+SPECTROGRAM = "spectrogram"  # Table 1's input (the default).
+WAVEFORM = "waveform"  # The ge2e encoder's input.
+NETWORK_INPUTS = (SPECTROGRAM, WAVEFORM)
+
+
 def parse(example, is_training, segment_seconds=spectrogram.CLIP_SECONDS,
-          with_images=False, with_ids=False):
+          with_images=False, with_ids=False, network_input=SPECTROGRAM):
   """A decoded example -> model inputs and targets.
 
   Training and evaluation read the same segment: the first `segment_seconds`
   of the clip, repeated if shorter (Sec. 4). `is_training` is kept for
-  augmentations (none in the paper).
+  augmentations (none in the paper). `network_input`: 'spectrogram' (Table
+  1's complex spectrogram) or 'waveform' (that segment's 16 kHz samples).
   """
   del is_training
   tf.debugging.assert_equal(
       example["sample_rate"], tf.constant(spectrogram.SAMPLE_RATE, tf.int64),
       message="shard audio must be 16 kHz; regenerate the shards")
-  features = {
-      "spectrogram": spectrogram.training_spectrogram(example["waveform"],
-                                                      segment_seconds),
-      "fc7": example["fc7"],
-  }
+  if network_input == WAVEFORM:
+    network = spectrogram.repeat_to_length(
+        example["waveform"], spectrogram.num_samples(segment_seconds))
+  else:
+    network = spectrogram.training_spectrogram(example["waveform"],
+                                               segment_seconds)
+  features = {network_input: network, "fc7": example["fc7"]}
   if with_images:
     features["face_image"] = decode_face_jpeg(example["face_jpeg"])
   if with_ids:
@@ -78,7 +86,8 @@ def make_dataset(file_pattern, batch_size, is_training,
                  segment_seconds=spectrogram.CLIP_SECONDS, shuffle_buffer=4096,
                  deterministic=False, seed=None, repeat=None,
                  with_images=False, with_ids=False, drop_remainder=True,
-                 skip_examples=0, shard=None, teacher=face_teacher.DEFAULT):
+                 skip_examples=0, shard=None, teacher=face_teacher.DEFAULT,
+                 network_input=SPECTROGRAM):
   """Builds the batched dataset of one split.
 
   Args:
@@ -106,7 +115,12 @@ def make_dataset(file_pattern, batch_size, is_training,
     teacher: the face teacher the shards must have been made with
       (`face_teacher`); a mismatch is a TeacherMismatchError before any
       reading.
+    network_input: the encoder's input, 'spectrogram' (Table 1) or
+      'waveform' (ge2e); see `parse`.
   """
+  if network_input not in NETWORK_INPUTS:
+    raise ValueError(f"network_input={network_input!r}: choose one of "
+                     f"{', '.join(NETWORK_INPUTS)}")
   shuffle = is_training and not deterministic
   if isinstance(file_pattern, str) and file_pattern.startswith(TFDS_PREFIX):
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
@@ -157,7 +171,7 @@ def make_dataset(file_pattern, batch_size, is_training,
                 num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=deterministic or None)
   ds = ds.map(lambda e: parse(e, is_training, segment_seconds, with_images,
-                              with_ids),
+                              with_ids, network_input),
               num_parallel_calls=tf.data.AUTOTUNE,
               deterministic=deterministic or None)
   ds = ds.batch(batch_size, drop_remainder=drop_remainder)

@@ -19,6 +19,7 @@ import tensorflow as tf
 from s2f_tf import frozen_heads
 from s2f_tf import run_record
 from s2f_tf import train_config
+from s2f_tf import voice_encoder_trainer
 from s2f_tf import windowed_encoder
 from s2f_tf import media
 from s2f_tf.audio import spectrogram
@@ -93,15 +94,19 @@ def load_encoder(workdir):
         "one with experiments/train.py or run `s2f demo`; no pretrained "
         "Speech2Face model is published.")
   config = train_config.TrainConfig.load(config_path)
-  encoder = voice_encoder.build_voice_encoder(
-      voice_encoder.SPECS[config.encoder],
-      use_batch_norm=config.use_batch_norm,
-      feature_dim=face_teacher.get(config.teacher).dim)
+  encoder = voice_encoder_trainer.build_encoder(config)
   latest = tf.train.latest_checkpoint(os.path.join(
       workdir, run_record.CHECKPOINT_DIR))
   if latest is None:
     raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
-  tf.train.Checkpoint(model=encoder).restore(latest).expect_partial()
+  try:
+    tf.train.Checkpoint(model=encoder).restore(
+        latest).expect_partial().assert_existing_objects_matched()
+  except (AssertionError, ValueError, tf.errors.OpError) as e:
+    raise ValueError(
+        f"{latest} does not hold a --encoder={config.encoder} voice encoder "
+        f"for {config.teacher}, as {config_path} says: was the config.json "
+        "replaced? Use the config.json the run wrote") from e
   logging.info("Loaded the voice encoder from %s", latest)
   return encoder, config
 
@@ -111,12 +116,16 @@ class SpeechToFace:
 
   def __init__(self, encoder, decoder=None,
                spec=voice_encoder.VOICE_ENCODER_SPEC, config=None):
+    """`spec`: Table 1's rows of `encoder`, or None when the encoder reads
+    the waveform itself (ge2e: its partials already bound the memory)."""
     self.encoder = encoder
     self.config = config  # the run's TrainConfig, when loaded from one
     self.decoder = decoder
+    self.takes_waveform = spec is None
     self.front_end = spectrogram.Spectrogram(name="spectrogram")
     # Files of any length in the memory of one window (exact; see module).
-    self.windowed = windowed_encoder.WindowedEncoder(encoder, spec)
+    self.windowed = (None if spec is None else
+                     windowed_encoder.WindowedEncoder(encoder, spec))
 
   @classmethod
   def from_workdir(cls, workdir, decoder_path=""):
@@ -132,11 +141,18 @@ class SpeechToFace:
                                                   teacher=config.teacher)
     else:
       logging.warning("No face decoder: only the feature is predicted.")
-    return cls(encoder, decoder, voice_encoder.SPECS[config.encoder], config)
+    return cls(encoder, decoder, voice_encoder.SPECS.get(config.encoder),
+               config)
+
+  def encode(self, waveform):
+    """(B, samples) float32 waveform -> (B, dim) feature tensor."""
+    network_input = (waveform if self.takes_waveform else
+                     self.front_end(waveform))
+    return self.encoder(network_input, training=False)
 
   def __call__(self, waveform):
     """(B, samples) float32 waveform -> {'feature', ['image']} tensors."""
-    feature = self.encoder(self.front_end(waveform), training=False)
+    feature = self.encode(waveform)
     out = {"feature": feature}
     if self.decoder is not None:
       out["image"] = self.decoder(feature, training=False)
@@ -151,7 +167,11 @@ class SpeechToFace:
     Raises media.MediaError subclasses (unreadable, no audio, too short,
     silence) with a message naming the file.
     """
-    feature = self.windowed(media.load_speech(path))
+    waveform = media.load_speech(path)
+    if self.windowed is None:
+      feature = np.asarray(self.encode(waveform[None]))[0]
+    else:
+      feature = self.windowed(waveform)
     image = None
     if self.decoder is not None:
       decoded = self.decoder(feature[None], training=False)
@@ -197,8 +217,7 @@ def _write_checked_saved_model(model, path, test):
                        input_signature=signature)
   archive.add_endpoint(
       name="serve_feature",
-      fn=lambda waveform: {"feature": model.encoder(
-          model.front_end(waveform), training=False)},
+      fn=lambda waveform: {"feature": model.encode(waveform)},
       input_signature=signature)
   staging = path + ".unchecked"
   if tf.io.gfile.exists(staging):

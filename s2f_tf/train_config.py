@@ -70,7 +70,12 @@ class EncoderDataConfig(run_config.RunConfig):
 
 @dataclasses.dataclass
 class EncoderModelConfig(run_config.RunConfig):
-  encoder: str = "table1"  # 'table1' or 'tiny' (tests / quick demo only).
+  # The voice backbone: 'table1' (the paper's Table 1), 'tiny' (its narrow
+  # twin, tests / quick demo only) or 'ge2e' (pretrained GE2E d-vector + a
+  # head; WORKSPACE.md "Voice backbone").
+  encoder: str = "table1"
+  head_hidden: int = 512  # ge2e: the head's hidden width (0: linear head).
+  finetune_backbone: bool = False  # ge2e: train the GE2E weights too.
   # The face feature predicted: vgg_face_fc7 (the paper's) or dlib128 (no
   # fc8, so Eq. 1's distillation term is 0). Shards and decoder must match.
   teacher: str = face_teacher.DEFAULT
@@ -139,7 +144,7 @@ class TrainConfig(run_config.RunConfig):
     from s2f_tf.models import voice_encoder  # pylint: disable=g-import-not-at-top
     _check_shared_sections(self)
     _check_choices(self, {"loss_type": speech2face_loss.LOSS_TYPES,
-                          "encoder": tuple(voice_encoder.SPECS),
+                          "encoder": voice_encoder.ENCODERS,
                           "teacher": tuple(face_teacher.TEACHERS)})
     if self.fc8_weights and not face_teacher.get(
         self.teacher).has_identity_classifier:

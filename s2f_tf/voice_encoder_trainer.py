@@ -48,6 +48,24 @@ def total_steps(config):
   return max(1, int(config.epochs * examples // config.batch_size))
 
 
+def network_input(config):
+  """The input_pipeline key the run's encoder reads."""
+  return (input_pipeline.WAVEFORM if voice_encoder.takes_waveform(
+      config.encoder) else input_pipeline.SPECTROGRAM)
+
+
+def build_encoder(config, synchronized_batch_norm=False):
+  """The voice encoder a TrainConfig describes (untrained; ge2e with its
+  pretrained backbone)."""
+  return voice_encoder.build(
+      config.encoder, face_teacher.get(config.teacher).dim,
+      use_batch_norm=config.use_batch_norm,
+      synchronized_batch_norm=synchronized_batch_norm,
+      zero_init_output=config.zero_init_output,
+      head_hidden=config.head_hidden,
+      finetune_backbone=config.finetune_backbone)
+
+
 class VoiceEncoderTask(training_loop.Task):
   """Table 1 + Eq. 1: the model, inputs, losses and images of the encoder."""
 
@@ -60,12 +78,7 @@ class VoiceEncoderTask(training_loop.Task):
 
   def build_model(self, num_replicas):
     # One BN over the global batch, however many replicas share it.
-    return voice_encoder.build_voice_encoder(
-        voice_encoder.SPECS[self.config.encoder],
-        use_batch_norm=self.config.use_batch_norm,
-        synchronized_batch_norm=num_replicas > 1,
-        feature_dim=face_teacher.get(self.config.teacher).dim,
-        zero_init_output=self.config.zero_init_output)
+    return build_encoder(self.config, synchronized_batch_norm=num_replicas > 1)
 
   def build_frozen(self):
     config = self.config
@@ -88,7 +101,7 @@ class VoiceEncoderTask(training_loop.Task):
         shuffle_buffer=config.shuffle_buffer,
         deterministic=config.deterministic, seed=config.seed, repeat=repeat,
         with_images=True, skip_examples=skip_examples,
-        teacher=config.teacher)
+        teacher=config.teacher, network_input=network_input(config))
 
   def train_dataset(self, skip_examples):
     return self.dataset(self.config.train_pattern, True,
@@ -101,7 +114,8 @@ class VoiceEncoderTask(training_loop.Task):
 
   def per_example_losses(self, model, batch, training):
     # float32 for the loss, whatever the encoder computes in.
-    v_s = tf.cast(model(batch["spectrogram"], training=training), tf.float32)
+    v_s = tf.cast(model(batch[network_input(self.config)],
+                        training=training), tf.float32)
     return self.loss.per_example(batch["fc7"], v_s)
 
   def images(self, model, batch):
@@ -110,7 +124,8 @@ class VoiceEncoderTask(training_loop.Task):
     faces = tf.cast(batch["face_image"][:4], tf.float32) / 255.0
     panels = {IMAGE_TAGS[0]: faces}
     if self.decoder is not None:
-      v_s = tf.cast(model(batch["spectrogram"][:4], training=False),
+      v_s = tf.cast(model(batch[network_input(self.config)][:4],
+                          training=False),
                     tf.float32)
       for tag, feature in zip(IMAGE_TAGS[1:], (batch["fc7"][:4], v_s)):
         image = self.decoder(feature, training=False)

@@ -253,6 +253,23 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     # BN: gamma, beta, moving mean and variance per channel.
     self.assertEqual(with_bn.count_params(), hand + 4 * sum(widths[1:]))
 
+  def test_linked_photo_folders_are_read(self):
+    # The real-pairs job links --extra_faces into its photo folder; the old
+    # listing did not follow links, so every extra face was silently left out.
+    root = self.create_tempdir().full_path
+    extra = os.path.join(root, "extra_faces", "sub")
+    os.makedirs(extra)
+    for name in ("a.jpg", "b.png", "notes.txt"):
+      open(os.path.join(extra, name), "wb").close()
+    photos = os.path.join(root, "photos")
+    os.makedirs(os.path.join(photos, "pairs"))
+    open(os.path.join(photos, "pairs", "c.jpg"), "wb").close()
+    os.symlink(os.path.join(root, "extra_faces"),
+               os.path.join(photos, "extra"))
+    self.assertEqual(
+        [os.path.relpath(p, photos) for p in lib.list_images(photos)],
+        ["extra/sub/a.jpg", "extra/sub/b.png", "pairs/c.jpg"])
+
   def test_bad_images_are_counted_skips(self):
     root = self.create_tempdir().full_path
     folder = os.path.join(root, "photos")

@@ -9,9 +9,11 @@ import numpy as np
 import tensorflow as tf
 
 from s2f_tf import run_record
+from s2f_tf import speech_to_face
 from s2f_tf import train_config
 from s2f_tf import voice_encoder_trainer
 from s2f_tf.models import face_decoder
+from s2f_tf.models import ge2e
 from tests import binaries
 from tests import fake_shards
 from tests import shared_data
@@ -134,6 +136,55 @@ class TrainBinaryTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(error.startswith("error: "), error)
     self.assertIn("made with the face teacher vgg_face_fc7, not dlib128",
                   error)
+
+  def test_ge2e_backbone_trains_head_only_restores_and_refuses_table1(self):
+    root = self.create_tempdir().full_path
+    mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
+    decoder_path = os.path.join(root, "decoder128.keras")
+    face_decoder.image_model(face_decoder.build_face_decoder(
+        mean, face_decoder.SPECS["tiny"], feature_dim=128)).save(decoder_path)
+    pattern = fake_shards.write_shards(os.path.join(root, "dlib"), "train", 4,
+                                       teacher="dlib128")
+    workdir = os.path.join(root, "ge2e")
+    common = ["--decoder_path", decoder_path, "--train_pattern", pattern,
+              "--batch_size", "2", "--log_every", "1", "--segment_seconds",
+              "2"]
+    run_binary("--config", os.path.join(CONFIGS, "ge2e.json"), *common,
+               "--workdir", workdir, "--train_steps", "2")
+    self.assertEqual(read_metrics(workdir)[-1]["step"], 2)
+    # The backbone is resemblyzer's, unchanged by training; the head moved.
+    model, config = speech_to_face.load_encoder(workdir)
+    self.assertEqual(config.encoder, "ge2e")
+    backbone = ge2e.pretrained()
+    for trained, original in zip(model.get_layer("ge2e").weights,
+                                 backbone.weights):
+      self.assertAllEqual(trained, original)
+    self.assertGreater(np.abs(model.get_layer("head_out").get_weights()[0]
+                              ).max(), 0)  # zero at the start
+    # Whole clips of any length: the feature is the head on the d-vector.
+    waveform = np.random.RandomState(1).uniform(
+        -0.3, 0.3, 40_000).astype(np.float32)
+    feature = speech_to_face.SpeechToFace.from_workdir(workdir).encode(
+        waveform[None])
+    head = keras.Sequential([model.get_layer("head_fc1"),
+                             model.get_layer("head_out")])
+    self.assertAllClose(feature, head(backbone(waveform[None])), atol=1e-5)
+    # A table1 config on the ge2e run's workdir, and the other way round:
+    # one error line each, nothing trained.
+    for config_name, other in (("real_pairs.json", workdir),
+                               ("ge2e.json", None)):
+      if other is None:
+        other = os.path.join(root, "tiny")
+        run_binary("--config", os.path.join(CONFIGS, "real_pairs.json"),
+                   *common, "--workdir", other, "--train_steps", "1")
+      result = binaries.run([BINARY, "--config", os.path.join(
+          CONFIGS, config_name), *common, "--workdir", other,
+                             "--train_steps", "3"])
+      self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+      self.assertNotIn("Traceback", result.stderr)
+      error = result.stderr.strip().splitlines()[-1]
+      self.assertTrue(error.startswith("error: "), error)
+      self.assertIn("checkpoint of a different model", error)
 
   def test_paper_config_refuses_random_heads(self):
     root = self.create_tempdir().full_path

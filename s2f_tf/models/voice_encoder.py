@@ -66,6 +66,36 @@ TINY_SPEC = tuple(
     for row in VOICE_ENCODER_SPEC)
 
 SPECS = {"table1": VOICE_ENCODER_SPEC, "tiny": TINY_SPEC}
+# Every voice encoder s2f builds: the Table 1 variants above, and `ge2e`, the
+# pretrained GE2E backbone with a trained head (`ge2e_encoder`).
+GE2E = "ge2e"
+ENCODERS = tuple(SPECS) + (GE2E,)
+
+
+def takes_waveform(encoder):
+  """True when the encoder `encoder` (a name of ENCODERS) reads the 16 kHz
+  waveform itself; Table 1 reads the complex spectrogram."""
+  if encoder not in ENCODERS:
+    raise ValueError(f"--encoder={encoder!r}: choose one of "
+                     f"{', '.join(ENCODERS)}")
+  return encoder == GE2E
+
+
+def build(encoder, feature_dim, use_batch_norm=True,
+          synchronized_batch_norm=False, zero_init_output=False,
+          head_hidden=None, finetune_backbone=False):
+  """The voice encoder called `encoder` (see ENCODERS) for a teacher of
+  `feature_dim`: Table 1 (or its tiny twin) on spectrograms, or GE2E + head
+  on waveforms."""
+  if takes_waveform(encoder):
+    from s2f_tf.models import ge2e_encoder  # pylint: disable=g-import-not-at-top
+    return ge2e_encoder.build_ge2e_encoder(
+        feature_dim, ge2e_encoder.HEAD_HIDDEN if head_hidden is None else
+        head_hidden, finetune_backbone, zero_init_output)
+  return build_voice_encoder(
+      SPECS[encoder], use_batch_norm=use_batch_norm,
+      synchronized_batch_norm=synchronized_batch_norm,
+      feature_dim=feature_dim, zero_init_output=zero_init_output)
 
 
 def forward_flops(spec=VOICE_ENCODER_SPEC, frames=598,
