@@ -36,7 +36,7 @@ from s2f_tf.models import vgg_face_weights
 from tfrecords_schema import face_teacher
 from tfrecords_schema import speech_face
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")  # validation: only from a spec's own split
 # AVSpeech: 0.15 M test / 1.85 M clips (Sec. 4) ~ 8 % of speakers in test.
 TEST_FRACTION = 0.08
 EXAMPLES_PER_SHARD = 1000  # ~200 MB shards at 6 s per clip.

@@ -1,10 +1,13 @@
 """The `s2f` command: predict a face from speech, export, or run the demo.
 
-  s2f predict --audio talk.wav --checkpoint RUN_DIR --out face.png
-  s2f predict --audio_dir clips/ --checkpoint RUN_DIR --out_dir faces/
-  s2f export --checkpoint RUN_DIR --out_dir export/ [--tflite]
+  s2f predict --audio talk.wav --out face.png
+  s2f predict --audio_dir clips/ --out_dir faces/ [--checkpoint RUN_DIR]
+  s2f export --out_dir export/ [--tflite] [--checkpoint RUN_DIR]
   s2f demo --out_dir /tmp/s2f_demo [--quick] [--pairs_dir PAIRS]
-  s2f serve --checkpoint RUN_DIR [--port 8080]     # then open the page
+  s2f serve [--port 8080] [--checkpoint RUN_DIR]   # then open the page
+
+Without --checkpoint, predict, export and serve use the model that ships
+with s2f (its model card: README.md, "The shipped model").
 
 Outputs are an average-looking face correlated with the voice, never the
 speaker's identity (Speech2Face, Sec. 2).
@@ -23,7 +26,8 @@ from s2f_tf import console
 flags.DEFINE_string("audio", "", "predict: one audio or video file.")
 flags.DEFINE_string("audio_dir", "", "predict: every media file in a folder.")
 flags.DEFINE_string("csv", "", "predict: CSV whose first column is a path.")
-flags.DEFINE_string("checkpoint", "", "Voice-encoder training workdir.")
+flags.DEFINE_string("checkpoint", "", "Voice-encoder training workdir or "
+                    "model folder (default: the model that ships with s2f).")
 flags.DEFINE_string("decoder", "", "Face decoder .keras (default: the run's).")
 flags.DEFINE_string("out", "face.png", "predict: output image (+ .npy).")
 flags.DEFINE_string("out_dir", "", "Output folder (batch predict, export, "
@@ -53,10 +57,8 @@ USAGE = __doc__
 
 
 def _check_model_flags():
-  if not FLAGS.checkpoint:
-    raise app.UsageError("--checkpoint is required: a voice-encoder workdir "
-                         "(train one, or run `s2f demo`)")
-  console.require_path("checkpoint", FLAGS.checkpoint, "dir")
+  if FLAGS.checkpoint:  # else the model that ships with s2f
+    console.require_path("checkpoint", FLAGS.checkpoint, "dir")
   if FLAGS.decoder:
     console.require_path("decoder", FLAGS.decoder)
 

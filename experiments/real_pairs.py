@@ -14,6 +14,7 @@ difference.
 
 from concurrent import futures
 import glob
+import hashlib
 import multiprocessing
 import os
 
@@ -29,6 +30,7 @@ from s2f_tf import progress
 from s2f_tf import speech_to_face
 from s2f_tf.faces import face_descriptor
 from s2f_tf.metrics import attributes
+from s2f_tf.metrics import feature_space
 from s2f_tf.metrics import side_by_side
 from tfrecords_schema import face_teacher
 from tfrecords_schema import speech_face
@@ -43,8 +45,16 @@ GET_EXAMPLES = (
     "https://github.com/speech2face/speech2face.github.io and pass its root "
     "as --pairs_dir (YouTube content, research use only).")
 ROWS = ("s2f", "paper", "constant", "shuffled", "control")
+# The voice rows' predicted features read in the teacher's space
+# (`feature_space`), and the true faces' features read the same way.
+FEATURE_ROWS = ("s2f_feature", "control_feature", "true_feature")
 ROW_LABELS = {
     "s2f": "s2f (this model, from the voice)",
+    "s2f_feature": ("s2f's predicted feature, before the decoder (teacher "
+                    "space)"),
+    "control_feature": ("the linear control's predicted feature (teacher "
+                        "space)"),
+    "true_feature": "the true face's feature (teacher space)",
     "paper": "the paper's published faces (Face_exg0, same clips)",
     "constant": "a constant face (decoder on the mean training feature)",
     "shuffled": "s2f's faces shuffled across speakers",
@@ -67,6 +77,20 @@ def split_specs(pairs_dir):
                                          clip_sources.PAIRS_SPLIT_FILE)
   return ([s for s in specs if s.split == "train"],
           [s for s in specs if s.split == "test"])
+
+
+VALIDATION_FRACTION = 0.15  # Training speakers held out for model choices.
+
+
+def validation_split(train_specs, fraction=VALIDATION_FRACTION):
+  """(fit specs, validation specs): the training speakers split by a hash
+  of the speaker id, so every choice (steps, widths, learning rates,
+  rescaling) is made without reading the test split."""
+  def held(speaker):
+    digest = hashlib.sha1(f"validation:{speaker}".encode()).hexdigest()
+    return int(digest[:8], 16) / float(16 ** 8) < fraction
+  return ([s for s in train_specs if not held(s.speaker_id)],
+          [s for s in train_specs if held(s.speaker_id)])
 
 
 def _link(source, target):
@@ -117,16 +141,17 @@ class Instruments:
     self.classifier = attributes.DlibAttributeClassifier(attribute_models)
     self.embedder = face_descriptor.DlibFaceEmbedder()
 
-  def read_batch(self, images):
+  def read_batch(self, images, embed=True):
     """{'gender': labels, 'age': years, 'embedding': (n, 128)} of a few
-    RGB images."""
+    RGB images (`embed` False: no embedding, (n, 0))."""
     batch = [np.ascontiguousarray(np.asarray(i, np.uint8)) for i in images]
     shapes = [self.embedder.shape(rgb) for rgb in batch]  # found once
     p = self.classifier.probabilities(batch, shapes)
     return {"gender": [self.classifier.gender_labels[i]
                        for i in p["gender"].argmax(1)],
             "age": list(p["age"] @ self.classifier.age_weights),
-            "embedding": self.embedder.embed(batch, shapes)}
+            "embedding": self.embedder.embed(batch, shapes) if embed else
+                         np.zeros((len(batch), 0))}
 
 
 _POOL_INSTRUMENTS = []  # a pool process's instruments, loaded once
@@ -136,8 +161,9 @@ def _load_instruments(attribute_models):
   _POOL_INSTRUMENTS.append(Instruments(attribute_models))
 
 
-def _pool_read(images):
-  return _POOL_INSTRUMENTS[0].read_batch(images)
+def _pool_read(task):
+  images, embed = task
+  return _POOL_INSTRUMENTS[0].read_batch(images, embed)
 
 
 class Readers:
@@ -160,16 +186,17 @@ class Readers:
     if self._pool:
       self._pool.shutdown()
 
-  def read(self, sets):
-    """{name: images} -> {name: {'gender', 'age', 'embedding'}}."""
+  def read(self, sets, embed=True):
+    """{name: images} -> {name: {'gender', 'age', 'embedding'}} (`embed`
+    False: gender and age only, a third of the time)."""
     tasks = [(name, images[start:start + READ_BATCH])
              for name, images in sets.items()
              for start in range(0, len(images), READ_BATCH)]
     bar = progress.Progress(sum(len(b) for _, b in tasks),
                             name=f"{', '.join(sets)} images read")
-    batches = [b for _, b in tasks]
+    batches = [(b, embed) for _, b in tasks]
     results = (self._pool.map(_pool_read, batches) if self._pool else
-               map(self._local.read_batch, batches))
+               (self._local.read_batch(*b) for b in batches))
     out = {name: {"gender": [], "age": [], "embedding": []} for name in sets}
     for (name, batch), result in zip(tasks, results):
       out[name]["gender"] += result["gender"]
@@ -217,15 +244,19 @@ def predict_faces(model, test_specs):
 
 def training_clips(pattern, teacher=TEACHER):
   """(the linear control's voice features (n, 128), teacher features
-  (n, dim), speaker ids) of every example of the training shards `pattern`;
-  each waveform is reduced as it is read, so none is kept."""
-  voices, features, speakers = [], [], []
+  (n, dim), speaker ids, face crops) of every example of the training
+  shards `pattern`; each waveform is reduced as it is read, so none is
+  kept."""
+  voices, features, speakers, faces = [], [], [], []
   for record in tf.data.TFRecordDataset(sorted(tf.io.gfile.glob(pattern))):
     example = speech_face.decode(record, teacher)
     voices.append(linear_control.voice_features(example["waveform"].numpy()))
     features.append(example["fc7"].numpy())
     speakers.append(example["speaker_id"].numpy().decode())
-  return np.stack(voices), np.stack(features), speakers
+    faces.append(cv2.imdecode(np.frombuffer(example["face_jpeg"].numpy(),
+                                            np.uint8), cv2.IMREAD_COLOR
+                              )[..., ::-1])
+  return np.stack(voices), np.stack(features), speakers, faces
 
 
 def run(encoder_run, decoder_path, pairs_dir, attribute_models,
@@ -260,7 +291,8 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   speakers = [s.speaker_id for s in test_specs]
   true_images = [read_rgb(s.face_image_path) for s in test_specs]
   features, s2f_images = predict_faces(model, test_specs)
-  train_voices, train_features, train_speakers = training_clips(train_pattern)
+  train_voices, train_features, train_speakers, train_faces = (
+      training_clips(train_pattern))
   constant = evaluation_lib.decode_images(
       model.decoder, train_features.mean(0, keepdims=True))[0]
   control = linear_control.fit(train_voices, train_features, train_speakers)
@@ -285,6 +317,13 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
     true_features = readings["true"]["embedding"]  # dlib128 = the teacher
     readings.update(readers.read({"f2f": list(evaluation_lib.decode_images(
         model.decoder, true_features.astype(np.float32)))}))
+    train_read = readers.read({"train": train_faces}, embed=False)["train"]
+  # The voice rows read in the teacher's space, before the decoder.
+  reader = feature_space.FeatureReader(train_features, train_read["gender"],
+                                       train_read["age"])
+  readings["s2f_feature"] = reader.read(features)
+  readings["control_feature"] = reader.read(control_features)
+  readings["true_feature"] = reader.read(true_features)
   readings["constant"] = {
       k: [v[0]] * len(test_specs) if k != "embedding" else
       np.repeat(v, len(test_specs), 0) for k, v in readings["constant"].items()}
@@ -296,7 +335,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   labels = labelled_genders(test_specs, pairs_dir)
   scores = {name: side_by_side.clip_scores(readings[name], readings["true"],
                                            speakers, labels, seed)
-            for name in ROWS + ("f2f", "paper_f2f")}
+            for name in ROWS + FEATURE_ROWS + ("f2f", "paper_f2f")}
   table = {name: side_by_side.summarize(scores[name], speakers, bootstrap,
                                         seed) for name in scores}
   paired = {f"{row}-{baseline}": {
@@ -360,13 +399,14 @@ COLUMNS = (("gender_agreement", "gender agreement %"),
            ("labelled_gender_agreement", "VoxCeleb labelled gender %"))
 # s2f against its baselines on the same clips: the difference's own
 # speaker-bootstrap interval (the bar: above 0), not two rows' intervals.
-PAIRED = (("s2f", "constant"), ("s2f", "shuffled"), ("s2f", "control"))
+PAIRED = (("s2f", "constant"), ("s2f", "shuffled"), ("s2f", "control"),
+          ("s2f", "s2f_feature"))
 PAIRED_METRICS = ("gender_agreement", "matching")
 PAIRED_TITLES = {"gender_agreement": "gender agreement",
                  "matching": "1:2 matching"}
 
 TABLE_ORDER = ("s2f", "paper", "constant", "shuffled", "control", "f2f",
-               "paper_f2f")
+               "paper_f2f", "s2f_feature", "control_feature", "true_feature")
 CHANCE_MARK = "°"  # The 95 % interval includes chance.
 
 
@@ -465,6 +505,12 @@ NOTES = (
     "The linear control is a ridge regression from the voice's 64-band "
     "log-mel mean and std to the training faces' dlib128 features, decoded "
     "by s2f's decoder: the floor a trained voice encoder should beat.",
+    "Teacher-space rows read the predicted dlib128 feature itself, before "
+    "any decoder: gender and age by a logistic regression and a ridge "
+    "fitted on the training faces' features against what the instruments "
+    "read from those faces; R@K, 1:2 and cosine against the true faces' "
+    "features. s2f's image row minus its feature row is what its decoder "
+    "loses.",
     "Paired lines: s2f's score minus a baseline's on the same clips, with "
     "the interval of that difference over the same speaker resamplings; "
     "above 0 means s2f beats the baseline.",

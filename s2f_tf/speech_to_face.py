@@ -24,7 +24,6 @@ from s2f_tf import windowed_encoder
 from s2f_tf import media
 from s2f_tf.audio import spectrogram
 from s2f_tf.models import voice_encoder
-from tfrecords_schema import face_teacher
 
 NOTICE = ("average-looking face correlated with the voice; NOT the speaker's "
           "face and not an identity (Speech2Face, Sec. 2)")
@@ -68,11 +67,27 @@ def check_export(what, actual, expected):
 # Where `s2f demo` leaves its real-data model and its small model, inside
 # its --out_dir; `--checkpoint OUT` finds them there.
 DEMO_MODEL_DIRS = ("voice_encoder",)
+# The model that ships with s2f (encoder workdir + its face decoder + model
+# card), used when no --checkpoint is given. `package_model` writes one.
+SHIPPED_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                 "models", "weights", "shipped")
+# A packaged model folder keeps its face decoder beside its config.json.
+MODEL_DECODER_FILE = "face_decoder.keras"
+NO_SHIPPED_MODEL = (
+    f"no --checkpoint given and no model ships in {SHIPPED_MODEL_DIR} (a "
+    "source checkout without it?): pass a voice-encoder workdir, or run "
+    "`s2f demo`")
 
 
 def resolve_workdir(workdir):
-  """`workdir`, or the demo's model folder inside it when `workdir` is an
-  `s2f demo` output folder (logged)."""
+  """`workdir`; the shipped model when `workdir` is empty; or the demo's
+  model folder inside it when `workdir` is an `s2f demo` output folder
+  (logged)."""
+  if not workdir:
+    if not os.path.isfile(os.path.join(SHIPPED_MODEL_DIR,
+                                       run_record.CONFIG_FILE)):
+      raise FileNotFoundError(NO_SHIPPED_MODEL)
+    return SHIPPED_MODEL_DIR
   if os.path.isfile(os.path.join(workdir, run_record.CONFIG_FILE)):
     return workdir
   for sub in DEMO_MODEL_DIRS:
@@ -126,15 +141,23 @@ class SpeechToFace:
     # Files of any length in the memory of one window (exact; see module).
     self.windowed = (None if spec is None else
                      windowed_encoder.WindowedEncoder(encoder, spec))
+    # One graph for clips of every length (eager Keras costs ~1 s a clip).
+    self._whole_clip = tf.function(self.encode, input_signature=[
+        tf.TensorSpec([1, None], tf.float32)])
 
   @classmethod
-  def from_workdir(cls, workdir, decoder_path=""):
-    """Restores the encoder of a training workdir (newest checkpoint).
+  def from_workdir(cls, workdir="", decoder_path=""):
+    """Restores the encoder of a training workdir (newest checkpoint); ""
+    is the model that ships with s2f.
 
-    The decoder is `decoder_path`, else the one the run was trained with.
+    The decoder is `decoder_path`, else the packaged one beside the
+    workdir's config.json, else the one the run was trained with.
     """
+    workdir = resolve_workdir(workdir)
     encoder, config = load_encoder(workdir)
-    decoder_path = decoder_path or config.decoder_path
+    packaged = os.path.join(workdir, MODEL_DECODER_FILE)
+    decoder_path = decoder_path or (packaged if os.path.isfile(packaged) else
+                                    config.decoder_path)
     decoder = None
     if decoder_path:
       _, decoder = frozen_heads.load_face_decoder(decoder_path,
@@ -169,7 +192,7 @@ class SpeechToFace:
     """
     waveform = media.load_speech(path)
     if self.windowed is None:
-      feature = np.asarray(self.encode(waveform[None]))[0]
+      feature = self._whole_clip(waveform[None]).numpy()[0]
     else:
       feature = self.windowed(waveform)
     image = None
@@ -178,6 +201,34 @@ class SpeechToFace:
       image = np.clip(np.round(np.asarray(decoded)[0] * 255), 0,
                       255).astype(np.uint8)
     return feature, image
+
+
+def package_model(encoder_run, decoder_path, out_dir, files=()):
+  """Writes a self-contained model folder `out_dir`: the run's config.json
+  (decoder_path pointing at the packaged decoder), a checkpoint of the
+  encoder's weights only (no optimizer state), the face decoder, and
+  `files` (e.g. a model card). The folder is written beside and renamed
+  into place. Returns `out_dir`."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  encoder, config = load_encoder(encoder_run)
+  staging = out_dir.rstrip("/") + ".partial"
+  if os.path.exists(staging):
+    shutil.rmtree(staging)
+  os.makedirs(staging)
+  config = config.replace(decoder_path=MODEL_DECODER_FILE, train_pattern="",
+                          eval_pattern="")
+  run_record.write_config(config.to_json(), staging)
+  tf.train.CheckpointManager(
+      tf.train.Checkpoint(model=encoder), os.path.join(
+          staging, run_record.CHECKPOINT_DIR), max_to_keep=1).save(
+              checkpoint_number=config.train_steps or 1)
+  shutil.copyfile(decoder_path, os.path.join(staging, MODEL_DECODER_FILE))
+  for path in files:
+    shutil.copyfile(path, os.path.join(staging, os.path.basename(path)))
+  if os.path.exists(out_dir):
+    shutil.rmtree(out_dir)
+  os.rename(staging, out_dir)
+  return out_dir
 
 
 def write_outputs(feature, image, out_png, caption=True):

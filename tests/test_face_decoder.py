@@ -160,7 +160,7 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLessEqual(int(per_image.max()), 3, per_image)
 
   @parameterized.parameters("default.json", "tiny.json", "demo.json",
-                            "real_pairs.json")
+                            "real_pairs.json", "shipped.json")
   def test_every_shipped_config_runs(self, name):
     root = self.create_tempdir().full_path
     data = fake_shards.write_decoder_data(os.path.join(root, "data"), 2)
@@ -170,8 +170,9 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
                "--log_every", "1")
     config = train_config.DecoderTrainConfig.load(os.path.join(
         workdir, run_record.CONFIG_FILE))
-    self.assertEqual(config.decoder,
-                     "full" if name == "default.json" else "tiny")
+    self.assertEqual(config.decoder, {"default.json": "full",
+                                      "shipped.json": "wide"}.get(name,
+                                                                  "tiny"))
     self.assertEqual(run_record.read_metrics(workdir)[0]["step"], 1)
     self.assertTrue(os.path.exists(os.path.join(
         workdir, face_decoder_trainer.EXPORT_DIR,

@@ -1,0 +1,45 @@
+r"""Packages a trained voice encoder and its face decoder into one model folder.
+
+  python -m experiments.package_model --encoder_run RUN \
+      --decoder DECODER.keras [--out_dir DIR] [--model_card CARD.md]
+
+The folder (config.json, an encoder checkpoint without optimizer state, the
+face decoder, the model card) is what `s2f predict|serve|export
+--checkpoint DIR` loads; the default --out_dir replaces the model that ships
+with s2f (s2f_tf/models/weights/shipped/).
+"""
+
+from absl import flags
+
+from s2f_tf import console
+
+flags.DEFINE_string("encoder_run", None, "Voice-encoder training workdir.",
+                    required=True)
+flags.DEFINE_string("decoder", None, "Its face decoder (.keras image model).",
+                    required=True)
+flags.DEFINE_string("out_dir", "", "Model folder to write (default: the "
+                    "shipped model's, s2f_tf/models/weights/shipped).")
+flags.DEFINE_multi_string("file", [], "Files to copy in (model card, "
+                          "results JSON).")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  console.require_path("encoder_run", FLAGS.encoder_run, "dir")
+  console.require_path("decoder", FLAGS.decoder)
+  for path in FLAGS.file:
+    console.require_path("file", path)
+  from s2f_tf import speech_to_face  # pylint: disable=g-import-not-at-top
+  out = speech_to_face.package_model(
+      FLAGS.encoder_run, FLAGS.decoder,
+      FLAGS.out_dir or speech_to_face.SHIPPED_MODEL_DIR, FLAGS.file)
+  print(f"Model folder {out}")
+
+
+def run():
+  console.run(main, __doc__)
+
+
+if __name__ == "__main__":
+  run()
