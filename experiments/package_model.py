@@ -21,6 +21,11 @@ flags.DEFINE_string("out_dir", "", "Model folder to write (default: the "
                     "shipped model's, s2f_tf/models/weights/shipped).")
 flags.DEFINE_multi_string("file", [], "Files to copy in (model card, "
                           "results JSON).")
+flags.DEFINE_float("output_scale", 1.0, "ge2e: spread predictions about the "
+                   "training features' mean by this factor (chosen on "
+                   "validation speakers by experiments/select_ge2e_head.py).")
+flags.DEFINE_string("train_pattern", "", "With --output_scale: the training "
+                    "shards whose mean teacher feature is the centre.")
 FLAGS = flags.FLAGS
 
 
@@ -31,9 +36,15 @@ def main(argv):
   for path in FLAGS.file:
     console.require_path("file", path)
   from s2f_tf import speech_to_face  # pylint: disable=g-import-not-at-top
+  mean = None
+  if FLAGS.output_scale != 1.0:
+    console.require_path("train_pattern", FLAGS.train_pattern, "pattern")
+    from s2f_tf import input_pipeline  # pylint: disable=g-import-not-at-top
+    mean = input_pipeline.mean_feature(FLAGS.train_pattern, "dlib128")
   out = speech_to_face.package_model(
       FLAGS.encoder_run, FLAGS.decoder,
-      FLAGS.out_dir or speech_to_face.SHIPPED_MODEL_DIR, FLAGS.file)
+      FLAGS.out_dir or speech_to_face.SHIPPED_MODEL_DIR, FLAGS.file,
+      FLAGS.output_scale, mean)
   print(f"Model folder {out}")
 
 

@@ -9,6 +9,7 @@ that file's records with a logged warning instead of killing training.
 
 import functools
 
+import numpy as np
 import tensorflow as tf
 
 from s2f_tf.audio import spectrogram
@@ -176,3 +177,17 @@ def make_dataset(file_pattern, batch_size, is_training,
               deterministic=deterministic or None)
   ds = ds.batch(batch_size, drop_remainder=drop_remainder)
   return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def mean_feature(file_pattern, teacher):
+  """The mean teacher feature over every example of `file_pattern`."""
+  total, count = None, 0
+  for record in tf.data.TFRecordDataset(sorted(tf.io.gfile.glob(
+      file_pattern))):
+    feature = speech_face.decode(record, teacher)["fc7"].numpy().astype(
+        np.float64)
+    total = feature if total is None else total + feature
+    count += 1
+  if not count:
+    raise FileNotFoundError(f"no examples match {file_pattern!r}")
+  return (total / count).astype(np.float32)

@@ -76,6 +76,10 @@ class EncoderModelConfig(run_config.RunConfig):
   encoder: str = "table1"
   head_hidden: int = 512  # ge2e: the head's hidden width (0: linear head).
   finetune_backbone: bool = False  # ge2e: train the GE2E weights too.
+  # ge2e: predictions spread about the training features' mean by this
+  # factor, folded into the last layer when the run is packaged
+  # (experiments/package_model.py); chosen on validation speakers.
+  output_scale: float = 1.0
   # The face feature predicted: vgg_face_fc7 (the paper's) or dlib128 (no
   # fc8, so Eq. 1's distillation term is 0). Shards and decoder must match.
   teacher: str = face_teacher.DEFAULT

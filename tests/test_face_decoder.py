@@ -171,7 +171,7 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     config = train_config.DecoderTrainConfig.load(os.path.join(
         workdir, run_record.CONFIG_FILE))
     self.assertEqual(config.decoder, {"default.json": "full",
-                                      "shipped.json": "wide"}.get(name,
+                                      "shipped.json": "small"}.get(name,
                                                                   "tiny"))
     self.assertEqual(run_record.read_metrics(workdir)[0]["step"], 1)
     self.assertTrue(os.path.exists(os.path.join(

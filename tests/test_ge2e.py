@@ -91,6 +91,15 @@ class Ge2eTest(tf.test.TestCase):
     expected = 1e4 * bank[25] + 2500.0 * (bank[24] + bank[26])
     self.assertAllClose(mel[50], expected, rtol=1e-3, atol=1e-2)
 
+  def test_rescaled_output_is_mean_plus_scale_times_deviation(self):
+    from s2f_tf.models import ge2e_encoder  # pylint: disable=g-import-not-at-top
+    model = ge2e_encoder.build_ge2e_encoder(8, head_hidden=16)
+    wav = _references()[0][1][None]
+    before = np.asarray(model(wav))
+    mean = np.linspace(-1, 1, 8).astype(np.float32)
+    ge2e_encoder.rescale_output(model, 1.5, mean)
+    self.assertAllClose(model(wav), mean + 1.5 * (before - mean), atol=1e-5)
+
   def test_weights_are_the_converted_file(self):
     self.assertEqual(ge2e.file_sha256(ge2e.WEIGHTS_FILE), ge2e.WEIGHTS_SHA256)
 

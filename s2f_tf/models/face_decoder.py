@@ -39,14 +39,15 @@ class Spec(collections.namedtuple("Spec", "texture_channels landmark_hidden")):
   branch's hidden FC."""
 
 
-# The decoder (s2f's sizes, WORKSPACE.md); `wide`, half of every width, for
-# the model that ships (27 MB of float32 weights with dlib128's input,
-# trained for hours on a CPU); and the narrow twin, 1/8 of every width, for
-# CPU tests and the demo, never for results.
+# The decoder (s2f's sizes, WORKSPACE.md); `small`, 1/4 of every width,
+# for the model that ships (14 MB of float32 weights with dlib128's input;
+# trained for hours on a 2-core CPU: the full widths take ~16x its time per
+# step); and the narrow twin, 1/8 of every width, for CPU tests and the
+# demo, never for results.
 SPECS = {
     "full": Spec(TEXTURE_CHANNELS, LANDMARK_HIDDEN),
-    "wide": Spec(tuple(c // 2 for c in TEXTURE_CHANNELS),
-                 LANDMARK_HIDDEN // 2),
+    "small": Spec(tuple(c // 4 for c in TEXTURE_CHANNELS),
+                  LANDMARK_HIDDEN // 4),
     "tiny": Spec(tuple(max(4, c // 8) for c in TEXTURE_CHANNELS),
                  max(8, LANDMARK_HIDDEN // 8)),
 }

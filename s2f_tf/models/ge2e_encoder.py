@@ -10,6 +10,7 @@ thousands of speakers, for where 1.7 M training clips cannot be had
 
 import keras
 from keras import layers
+import numpy as np
 
 from s2f_tf.models import ge2e
 
@@ -37,9 +38,29 @@ def build_ge2e_encoder(feature_dim, head_hidden=HEAD_HIDDEN,
     ge2e.load_resemblyzer_weights(backbone)
   backbone.trainable = finetune_backbone
   x = backbone(waveform)
-  if head_hidden:
-    x = layers.Dense(head_hidden, activation="relu", name="head_fc1")(x)
-  zero = "zeros" if zero_init_output else "glorot_uniform"
-  x = layers.Dense(feature_dim, kernel_initializer=zero,
-                   bias_initializer="zeros", name="head_out")(x)
+  for layer in head_layers(feature_dim, head_hidden, zero_init_output):
+    x = layer(x)
   return keras.Model(waveform, x, name=name)
+
+
+def head_layers(feature_dim, head_hidden=HEAD_HIDDEN, zero_init_output=False):
+  """The head's layers, d-vector -> teacher feature (also trained alone on
+  cached d-vectors by experiments/select_ge2e_head.py)."""
+  out = []
+  if head_hidden:
+    out.append(layers.Dense(head_hidden, activation="relu", name="head_fc1"))
+  zero = "zeros" if zero_init_output else "glorot_uniform"
+  out.append(layers.Dense(feature_dim, kernel_initializer=zero,
+                          bias_initializer="zeros", name="head_out"))
+  return out
+
+
+def rescale_output(model, scale, mean):
+  """Folds v -> mean + scale * (v - mean) into the last layer of a built
+  encoder (in place): predicted features regress toward the mean, and a
+  scale > 1 (chosen on validation speakers) spreads them back out."""
+  last = model.get_layer("head_out")
+  kernel, bias = last.get_weights()
+  mean = np.asarray(mean, np.float32)
+  last.set_weights([kernel * scale, bias * scale + (1.0 - scale) * mean])
+  return model
