@@ -373,7 +373,7 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
   clock.finish(f"held-out voice {test[0].clip_id}")
 
   attribute_models = resolve_data(data_dir, ATTRIBUTE_MODELS)
-  result, figure = real_pairs.run(
+  result, figures = real_pairs.run(
       encoder_run, decoder_path, pairs_dir, attribute_models,
       splits["train"]["pattern"],
       bootstrap=sizes.bootstrap, limit=len(test),
@@ -393,7 +393,8 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
           num_craniofacial=50, image_samples=100,
           attribute_models=attribute_models, segments="6"),
       extra_results={"real_pairs": result},
-      extra_figures={"real_pairs": report.rgb_figure(figure)})
+      extra_figures={"real_pairs": report.rgb_figure(figures["voice"]),
+                     "real_pairs_f2f": report.rgb_figure(figures["f2f"])})
   report_path = os.path.join(eval_dir, evaluation_lib.REPORT_FILE)
   clock.finish()
   print("\n" + real_pairs.markdown_table(result))

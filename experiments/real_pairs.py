@@ -259,27 +259,45 @@ def training_clips(pattern, teacher=TEACHER):
   return np.stack(voices), np.stack(features), speakers, faces
 
 
+def training_voices(train_specs):
+  """The linear control's voice features of the training clips, read from
+  the pairs folder (for a table made without shards)."""
+  bar = progress.Progress(len(train_specs), name="training voices")
+  voices = []
+  for spec in train_specs:
+    voices.append(linear_control.voice_features(media.load_speech(
+        spec.media_path)))
+    bar.update()
+  return np.stack(voices)
+
+
 def run(encoder_run, decoder_path, pairs_dir, attribute_models,
-        train_pattern, seed=0, bootstrap=side_by_side.BOOTSTRAP_SAMPLES,
+        train_pattern="", seed=0, bootstrap=side_by_side.BOOTSTRAP_SAMPLES,
         limit=0, workers=1):
   """The side-by-side table on the held-out speakers.
 
   Args:
-    encoder_run: the voice encoder's workdir (teacher dlib128).
-    decoder_path: its face decoder.
+    encoder_run: the voice encoder's workdir or model folder (teacher
+      dlib128); "" is the model that ships with s2f.
+    decoder_path: its face decoder ("": the run's own).
     pairs_dir: the project-page pairs.
     attribute_models: folder of the CC0 age / gender ONNX networks.
     train_pattern: the training speakers' shards: the constant face decodes
-      their mean feature, the linear control is fitted on them.
+      their mean feature, the linear control is fitted on them, and the
+      teacher-space reader learns from their faces. "": the same from the
+      pairs folder's training clips directly (teacher features then come
+      from the identity instrument on the true frames).
     seed: gallery and bootstrap seed.
     bootstrap: bootstrap resamplings of speakers.
     limit: use only the first `limit` test clips (tests; 0 = all).
     workers: processes reading the face images.
 
   Returns:
-    (result dict for results.json / the report, figure RGB image).
+    (result dict for results.json / the report, {'voice': true | paper |
+    s2f from the voice, 'f2f': true | the paper's face -> face | s2f's face
+    -> face} RGB figures of 16 held-out speakers).
   """
-  _, test_specs = split_specs(pairs_dir)
+  train_specs, test_specs = split_specs(pairs_dir)
   if limit:
     test_specs = test_specs[:limit]
   model = speech_to_face.SpeechToFace.from_workdir(encoder_run, decoder_path)
@@ -291,33 +309,43 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   speakers = [s.speaker_id for s in test_specs]
   true_images = [read_rgb(s.face_image_path) for s in test_specs]
   features, s2f_images = predict_faces(model, test_specs)
-  train_voices, train_features, train_speakers, train_faces = (
-      training_clips(train_pattern))
-  constant = evaluation_lib.decode_images(
-      model.decoder, train_features.mean(0, keepdims=True))[0]
-  control = linear_control.fit(train_voices, train_features, train_speakers)
-  control_features = control.predict(np.stack([
-      linear_control.voice_features(media.load_speech(s.media_path))
-      for s in test_specs]))
-  images = {
-      "true": true_images,
-      "s2f": list(s2f_images),
-      "paper": [read_rgb(clip_sources.paper_output(s.media_path))
-                for s in test_specs],
-      "control": list(evaluation_lib.decode_images(
-          model.decoder, control_features.astype(np.float32))),
-      "constant": [constant],
-      # Face -> face: the paper's decoder on the true faces (Face_f2f) and,
-      # once the true faces are read, s2f's decoder on their features.
-      "paper_f2f": [read_rgb(clip_sources.paper_output(
-          s.media_path, "Face_f2f")) for s in test_specs],
-  }
   with Readers(attribute_models, workers) as readers:
+    if train_pattern:
+      train_voices, train_features, train_speakers, train_faces = (
+          training_clips(train_pattern))
+      train_read = readers.read({"train": train_faces}, embed=False)["train"]
+    else:
+      train_voices = training_voices(train_specs)
+      train_speakers = [s.speaker_id for s in train_specs]
+      train_read = readers.read({"train": [
+          read_rgb(s.face_image_path) for s in train_specs]})["train"]
+      train_features = train_read["embedding"].astype(np.float32)
+    constant = evaluation_lib.decode_images(
+        model.decoder, train_features.mean(0, keepdims=True))[0]
+    control = linear_control.fit(train_voices, train_features,
+                                 train_speakers)
+    control_features = control.predict(np.stack([
+        linear_control.voice_features(media.load_speech(s.media_path))
+        for s in test_specs]))
+    images = {
+        "true": true_images,
+        "s2f": list(s2f_images),
+        "paper": [read_rgb(clip_sources.paper_output(s.media_path))
+                  for s in test_specs],
+        "control": list(evaluation_lib.decode_images(
+            model.decoder, control_features.astype(np.float32))),
+        "constant": [constant],
+        # Face -> face: the paper's decoder on the true faces (Face_f2f)
+        # and, once the true faces are read, s2f's decoder on their
+        # features.
+        "paper_f2f": [read_rgb(clip_sources.paper_output(
+            s.media_path, "Face_f2f")) for s in test_specs],
+    }
     readings = readers.read(images)
     true_features = readings["true"]["embedding"]  # dlib128 = the teacher
-    readings.update(readers.read({"f2f": list(evaluation_lib.decode_images(
-        model.decoder, true_features.astype(np.float32)))}))
-    train_read = readers.read({"train": train_faces}, embed=False)["train"]
+    f2f_images = list(evaluation_lib.decode_images(
+        model.decoder, true_features.astype(np.float32)))
+    readings.update(readers.read({"f2f": f2f_images}))
   # The voice rows read in the teacher's space, before the decoder.
   reader = feature_space.FeatureReader(train_features, train_read["gender"],
                                        train_read["age"])
@@ -357,9 +385,11 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
                                     os.path.dirname(os.path.dirname(
                                         clip_sources.__file__))),
   }
-  figure = figure_grid(images["true"], images["paper"], images["s2f"],
-                       speakers)
-  return result, figure
+  figures = {"voice": figure_grid(images["true"], images["paper"],
+                                  images["s2f"], speakers),
+             "f2f": figure_grid(images["true"], images["paper_f2f"],
+                                f2f_images, speakers)}
+  return result, figures
 
 
 def figure_grid(true_images, paper_images, s2f_images, speakers,

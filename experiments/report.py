@@ -216,6 +216,12 @@ def _real_pairs_section(results, figures):
                  "speakers). Average faces correlated with a voice, never "
                  "an identity.</p>")
     parts.append(_img(figures["real_pairs"]))
+  if "real_pairs_f2f" in figures:
+    parts.append("<p>Face &rarr; face, the same speakers: true face | the "
+                 "paper's decoder on the true face's feature (Face_f2f) | "
+                 "s2f's decoder on the true face's feature: what each "
+                 "decoder can draw at best.</p>")
+    parts.append(_img(figures["real_pairs_f2f"]))
   return parts
 
 
