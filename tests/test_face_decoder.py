@@ -22,6 +22,7 @@ from tests import binaries
 from tests import fake_shards
 from tests import media_factory
 from tests import shared_data
+from tfrecords_schema import shard_summary
 
 BINARY = os.path.join(shared_data.REPO_ROOT, "experiments",
                       "train_face_decoder.py")
@@ -253,6 +254,23 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
                                               use_batch_norm=True)
     # BN: gamma, beta, moving mean and variance per channel.
     self.assertEqual(with_bn.count_params(), hand + 4 * sum(widths[1:]))
+
+  def test_cached_examples_are_the_uncached_to_half_an_8bit_level(self):
+    root = self.create_tempdir().full_path
+    data = fake_shards.write_decoder_data(os.path.join(root, "data"), 6)
+    summary = shard_summary.read_decoder_data(data)
+    batches = []
+    for cache in (False, True):
+      batches.append(next(iter(face_decoder_input.make_dataset(
+          summary["pattern"], summary["mean_landmarks"], 6, False,
+          deterministic=True, cache=cache, teacher=summary["teacher"]["name"]
+          ))))
+    plain, cached = batches
+    for key in ("image", "texture"):
+      self.assertEqual(cached[key].dtype, tf.float32)
+      self.assertAllClose(cached[key], plain[key], atol=0.5 / 255 + 1e-6)
+    self.assertAllEqual(cached["image"], plain["image"])  # 8-bit already
+    self.assertAllEqual(cached["fc7"], plain["fc7"])
 
   def test_linked_photo_folders_are_read(self):
     # The real-pairs job links --extra_faces into its photo folder; the old

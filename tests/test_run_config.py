@@ -54,7 +54,7 @@ class RunConfigTest(tf.test.TestCase):
 
   def test_shipped_configs_store_only_differences(self):
     paths = glob.glob(os.path.join(CONFIGS, "*", "*.json"))
-    self.assertLen(paths, 8)
+    self.assertLen(paths, 10)
     for path in paths:
       cls = CONFIG_CLASSES[os.path.basename(os.path.dirname(path))]
       with open(path, encoding="utf-8") as f:
