@@ -131,26 +131,29 @@ def score(readings, true, speakers):
           "score": (gender + matching) / 2.0}
 
 
-def main(argv):
-  del argv
+def select(shards, decoder_path, attribute_models, widths=(0, 256, 512),
+           learning_rates=(3e-4, 1e-3), steps=(100, 200, 400, 800, 1500),
+           scales=(1.0, 1.25, 1.5, 2.0), batch_size=32, seed=0, workers=2,
+           cache=""):
+  """Every candidate's validation scores and the choice (see module)."""
   from experiments import evaluation_lib  # pylint: disable=g-import-not-at-top
   from experiments import real_pairs  # pylint: disable=g-import-not-at-top
   from s2f_tf import frozen_heads  # pylint: disable=g-import-not-at-top
   from s2f_tf.metrics import feature_space  # pylint: disable=g-import-not-at-top
   from s2f_tf.audio import spectrogram  # pylint: disable=g-import-not-at-top
-  with open(os.path.join(FLAGS.shards, "summary.json")) as f:
+  with open(os.path.join(shards, "summary.json")) as f:
     splits = json.load(f)["splits"]
   if "validation" not in splits:
-    raise ValueError(f"{FLAGS.shards} has no validation split: make the "
-                     "shards with real_pairs.validation_split's speakers")
-  cache = FLAGS.cache or os.path.join(FLAGS.shards, "ge2e_dvectors_{}.npz")
+    raise ValueError(f"{shards} has no validation split: make the shards "
+                     "with real_pairs.validation_split's speakers")
+  cache = cache or os.path.join(shards, "ge2e_dvectors_{}.npz")
   fit = read_split(splits["train"]["pattern"], cache.format("train"),
                    spectrogram.CLIP_SECONDS)
   val = read_split(splits["validation"]["pattern"],
                    cache.format("validation"), spectrogram.CLIP_SECONDS)
-  decoder_fc, decoder = frozen_heads.load_face_decoder(FLAGS.decoder,
+  decoder_fc, decoder = frozen_heads.load_face_decoder(decoder_path,
                                                        teacher=TEACHER)
-  with real_pairs.Readers(FLAGS.attribute_models, FLAGS.workers) as readers:
+  with real_pairs.Readers(attribute_models, workers) as readers:
     fit_read = readers.read({"fit": fit["face"]}, embed=False)["fit"]
     val_true = readers.read({"val": val["face"]})["val"]
   reader = feature_space.FeatureReader(fit["feature"], fit_read["gender"],
@@ -158,13 +161,13 @@ def main(argv):
   # Teacher space: the validation faces' own features are the truth.
   val_true_feature = dict(val_true, embedding=val["feature"])
   speakers = val["speaker"]
-  steps = sorted(int(s) for s in FLAGS.steps)
+  steps = sorted(int(s) for s in steps)
+  predict = lambda head: np.asarray(head(val["dvector"]))
   results = []
-  for width, lr in itertools.product(FLAGS.widths, FLAGS.learning_rates):
-    predictions = train_head(
-        fit["dvector"], fit["feature"], int(width), float(lr), steps,
-        decoder_fc, lambda head: np.asarray(head(val["dvector"])),
-        FLAGS.batch_size, FLAGS.seed)
+  for width, lr in itertools.product(widths, learning_rates):
+    predictions = train_head(fit["dvector"], fit["feature"], int(width),
+                             float(lr), steps, decoder_fc, predict,
+                             batch_size, seed)
     for s, predicted in predictions.items():
       entry = {"head_hidden": int(width), "learning_rate": float(lr),
                "train_steps": s, **score(reader.read(predicted),
@@ -172,32 +175,48 @@ def main(argv):
       results.append(entry)
       print(json.dumps(entry), flush=True)
   best = max(results, key=lambda e: e["score"])
-  predicted = train_head(
-      fit["dvector"], fit["feature"], best["head_hidden"],
-      best["learning_rate"], [best["train_steps"]], decoder_fc,
-      lambda head: np.asarray(head(val["dvector"])), FLAGS.batch_size,
-      FLAGS.seed)[best["train_steps"]]
+  # The spread over initialisation and batch-order seeds of the choice.
+  seeds = []
+  for other in (seed, seed + 1, seed + 2):
+    predicted = train_head(fit["dvector"], fit["feature"], best["head_hidden"],
+                           best["learning_rate"], [best["train_steps"]],
+                           decoder_fc, predict, batch_size, other)[
+                               best["train_steps"]]
+    seeds.append({"seed": other, **score(reader.read(predicted),
+                                         val_true_feature, speakers)})
+    if other == seed:
+      chosen_prediction = predicted
+    print(json.dumps(seeds[-1]), flush=True)
   mean = fit["feature"].mean(0)
-  scales = []
-  with real_pairs.Readers(FLAGS.attribute_models, FLAGS.workers) as readers:
-    for scale in (float(k) for k in FLAGS.scales):
-      images = evaluation_lib.decode_images(
-          decoder, (mean + scale * (predicted - mean)).astype(np.float32))
+  scale_scores = []
+  with real_pairs.Readers(attribute_models, workers) as readers:
+    for scale in (float(k) for k in scales):
+      images = evaluation_lib.decode_images(decoder, (
+          mean + scale * (chosen_prediction - mean)).astype(np.float32))
       read = readers.read({"images": list(images)})["images"]
       entry = {"output_scale": scale, **score(read, val_true, speakers)}
-      scales.append(entry)
+      scale_scores.append(entry)
       print(json.dumps(entry), flush=True)
-  chosen = max(scales, key=lambda e: e["score"])
+  chosen = max(scale_scores, key=lambda e: e["score"])
   choice = {"head_hidden": best["head_hidden"],
             "learning_rate": best["learning_rate"],
             "train_steps": best["train_steps"],
             "output_scale": chosen["output_scale"]}
-  print("\nChosen on validation speakers:", json.dumps(choice))
+  return {"candidates": results, "seeds": seeds, "scales": scale_scores,
+          "choice": choice, "fit_clips": len(fit["speaker"]),
+          "validation_clips": len(speakers)}
+
+
+def main(argv):
+  del argv
+  result = select(FLAGS.shards, FLAGS.decoder, FLAGS.attribute_models,
+                  FLAGS.widths, FLAGS.learning_rates, FLAGS.steps,
+                  FLAGS.scales, FLAGS.batch_size, FLAGS.seed, FLAGS.workers,
+                  FLAGS.cache)
+  print("\nChosen on validation speakers:", json.dumps(result["choice"]))
   if FLAGS.out:
     with open(FLAGS.out, "w") as f:
-      json.dump({"candidates": results, "scales": scales, "choice": choice,
-                 "fit_clips": len(fit["speaker"]),
-                 "validation_clips": len(speakers)}, f, indent=2)
+      json.dump(result, f, indent=2)
 
 
 def run():

@@ -1,0 +1,179 @@
+r"""Retrains the model that ships with s2f, from the paper's public pairs and a folder of extra faces.
+
+  python -m experiments.train_shipped_model --pairs_dir PAIRS \
+      --extra_faces UTKFACE_DIR --out_dir WORK [--model_dir DIR]
+
+Stages, each resumable (rerun the same command; finished shards, data
+shards and checkpoints are kept):
+1. speech/face shards of the committed split, the training speakers cut
+   into `train` and `validation` (`real_pairs.validation_split`);
+2. face-decoder data from the training speakers' frames, the GRID frames
+   and every image under --extra_faces (never a held-out speaker's face);
+3. the `small` face decoder (configs/face_decoder/shipped.json);
+4. the ge2e head's width, learning rate, steps and output scale, chosen on
+   the validation speakers (`select_ge2e_head`);
+5. the head trained with Eq. 1 against the frozen decoder
+   (configs/voice_encoder/ge2e.json + the choice);
+6. the model folder (--model_dir, default the shipped one) and its model
+   card with the real-pairs table on the held-out speakers.
+"""
+
+import functools
+import json
+import os
+
+from absl import flags
+
+from s2f_tf import console
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+flags.DEFINE_string("pairs_dir", None, "The project page's pairs folder.",
+                    required=True)
+flags.DEFINE_string("extra_faces", "", "A folder of more face photos for the "
+                    "decoder (e.g. UTKFace's crops).")
+flags.DEFINE_string("grid_dir", os.path.join(HERE, "demo_data", "grid_av"),
+                    "GRID clips whose middle frames the decoder also sees.")
+flags.DEFINE_string("out_dir", None, "Work folder (shards, runs, tables).",
+                    required=True)
+flags.DEFINE_string("model_dir", "", "Model folder to write (default: the "
+                    "shipped model's).")
+flags.DEFINE_integer("decoder_steps", 0, "Face-decoder steps (0: "
+                     "shipped.json's).")
+flags.DEFINE_integer("workers", 2, "Processes for the data jobs.")
+FLAGS = flags.FLAGS
+
+TEACHER = "dlib128"
+ATTRIBUTE_MODELS = os.path.join(HERE, "demo_data", "models",
+                                "dlib_age_gender")
+CARD = """# s2f shipped model (ge2e backbone, dlib128 teacher)
+
+An average-looking face correlated with a voice: not the speaker's face,
+never an identity (Speech2Face, Sec. 2). Research use only.
+
+- **Voice encoder**: the GE2E speaker encoder (Wan et al., ICASSP 2018;
+  resemblyzer 0.1.4's weights, Apache-2.0, frozen) and a head trained with
+  Eq. 1 against the frozen face decoder: {choice}.
+- **Face decoder**: s2f's Cole et al. decoder, `small` widths, trained on
+  {faces} faces: the training speakers' frames of the paper's public pairs
+  (YouTube content: research use only), nine GRID frames (CC BY 4.0) and
+  UTKFace crops (non-commercial research use only).
+- **Face teacher**: dlib's 128-D descriptor (VGG-Face cannot be had
+  offline).
+- **Trained on**: {train} clips of the training speakers; choices made on
+  {validation} clips of held-out training speakers; judged once on the
+  {test} clips of the test speakers below.
+- **Cannot**: recover anyone's face or identity; it reflects the speakers
+  it learnt from (YouTube interview and lecture speakers).
+
+## On the held-out speakers (95 % speaker-bootstrap intervals)
+
+{table}
+"""
+
+
+def main(argv):
+  del argv
+  # pylint: disable=g-import-not-at-top
+  from apache_beam.options import pipeline_options
+  from data_prep import prepare_decoder_data_lib
+  from data_prep import prepare_shards_lib
+  from experiments import real_pairs
+  from experiments import select_ge2e_head
+  from s2f_tf import face_decoder_trainer
+  from s2f_tf import input_pipeline
+  from s2f_tf import speech_to_face
+  from s2f_tf import train_config
+  from s2f_tf import voice_encoder_trainer
+  # pylint: enable=g-import-not-at-top
+  console.require_path("pairs_dir", FLAGS.pairs_dir, "dir")
+  out = FLAGS.out_dir
+  os.makedirs(out, exist_ok=True)
+  train, test = real_pairs.split_specs(FLAGS.pairs_dir)
+  fit, validation = real_pairs.validation_split(train)
+  validation = [s._replace(split="validation") for s in validation]
+
+  beam = pipeline_options.PipelineOptions(
+      direct_num_workers=FLAGS.workers, direct_running_mode="multi_processing",
+      default_sdk_harness_log_level="WARNING") if FLAGS.workers > 1 else None
+  shards = prepare_shards_lib.run(
+      fit + validation + test, prepare_shards_lib.ShardOptions(
+          output_dir=os.path.join(out, "shards"), examples_per_shard=128,
+          teacher=TEACHER),
+      prepare_shards_lib.model_loader(detector="hog_cnn", teacher=TEACHER),
+      beam)["splits"]
+
+  photo_dir = os.path.join(out, "decoder_photos")
+  real_pairs.decoder_photos(train, photo_dir, FLAGS.grid_dir,
+                            FLAGS.extra_faces)
+  faces = prepare_decoder_data_lib.run(
+      photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
+          output_dir=os.path.join(out, "decoder_data"), teacher=TEACHER,
+          examples_per_shard=512, flips=False),
+      functools.partial(prepare_decoder_data_lib.load_models, "hog_cnn",
+                        teacher=TEACHER), workers=FLAGS.workers)["examples"]
+
+  decoder_config = train_config.DecoderTrainConfig.load(os.path.join(
+      HERE, "configs", "face_decoder", "shipped.json")).replace(
+          data_dir=os.path.join(out, "decoder_data"), cache=True)
+  if FLAGS.decoder_steps:
+    decoder_config = decoder_config.replace(train_steps=FLAGS.decoder_steps)
+  decoder_run = os.path.join(out, "face_decoder")
+  face_decoder_trainer.train(decoder_config, decoder_run)
+  decoder_path = os.path.join(decoder_run, face_decoder_trainer.EXPORT_DIR,
+                              face_decoder_trainer.DECODER_FILE)
+
+  selection_file = os.path.join(out, "selection.json")
+  if os.path.isfile(selection_file):
+    with open(selection_file) as f:
+      selection = json.load(f)
+  else:
+    selection = select_ge2e_head.select(
+        os.path.join(out, "shards"), decoder_path, ATTRIBUTE_MODELS,
+        workers=FLAGS.workers)
+    with open(selection_file, "w") as f:
+      json.dump(selection, f, indent=2)
+  choice = selection["choice"]
+
+  encoder_config = train_config.TrainConfig.load(os.path.join(
+      HERE, "configs", "voice_encoder", "ge2e.json")).replace(
+          train_pattern=shards["train"]["pattern"], decoder_path=decoder_path,
+          head_hidden=choice["head_hidden"],
+          learning_rate=choice["learning_rate"],
+          train_steps=choice["train_steps"])
+  encoder_run = os.path.join(out, "voice_encoder")
+  voice_encoder_trainer.train(encoder_config, encoder_run)
+
+  model_dir = FLAGS.model_dir or speech_to_face.SHIPPED_MODEL_DIR
+  speech_to_face.package_model(
+      encoder_run, decoder_path, model_dir,
+      output_scale=choice["output_scale"],
+      feature_mean=input_pipeline.mean_feature(shards["train"]["pattern"],
+                                               TEACHER))
+  result, figures = real_pairs.run(
+      model_dir, "", FLAGS.pairs_dir, ATTRIBUTE_MODELS,
+      shards["train"]["pattern"], workers=FLAGS.workers)
+  eval_dir = os.path.join(out, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  with open(os.path.join(eval_dir, real_pairs.RESULT_FILE), "w") as f:
+    json.dump(result, f, indent=2, default=float)
+  table = real_pairs.markdown_table(result)
+  import cv2  # pylint: disable=g-import-not-at-top
+  for name, image in figures.items():
+    cv2.imwrite(os.path.join(eval_dir, f"real_pairs_{name}.png"),
+                cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+  with open(os.path.join(model_dir, "MODEL_CARD.md"), "w") as f:
+    f.write(CARD.format(
+        choice=json.dumps(choice), faces=faces,
+        train=shards["train"]["examples"],
+        validation=shards["validation"]["examples"],
+        test=shards["test"]["examples"], table=table))
+  print(table)
+  print(f"\nModel folder {model_dir}")
+
+
+def run():
+  console.run(main, __doc__)
+
+
+if __name__ == "__main__":
+  run()
