@@ -100,6 +100,20 @@ class Ge2eTest(tf.test.TestCase):
     ge2e_encoder.rescale_output(model, 1.5, mean)
     self.assertAllClose(model(wav), mean + 1.5 * (before - mean), atol=1e-5)
 
+  def test_checkpoints_hold_every_backbone_weight(self):
+    # The LSTMs were once held in a list, which TF checkpoints do not see:
+    # a fine-tuned backbone came back as resemblyzer's.
+    from s2f_tf.models import ge2e_encoder  # pylint: disable=g-import-not-at-top
+    model = ge2e_encoder.build_ge2e_encoder(8, head_hidden=16)
+    tuned = [w + 0.01 for w in model.get_layer("ge2e").get_weights()]
+    model.get_layer("ge2e").set_weights(tuned)
+    path = tf.train.Checkpoint(model=model).write(
+        os.path.join(self.create_tempdir().full_path, "ckpt"))
+    fresh = ge2e_encoder.build_ge2e_encoder(8, head_hidden=16)
+    tf.train.Checkpoint(model=fresh).read(path).assert_consumed()
+    for actual, expected in zip(fresh.get_layer("ge2e").get_weights(), tuned):
+      self.assertAllEqual(actual, expected)
+
   def test_weights_are_the_converted_file(self):
     self.assertEqual(ge2e.file_sha256(ge2e.WEIGHTS_FILE), ge2e.WEIGHTS_SHA256)
 

@@ -133,9 +133,16 @@ class Ge2eDvector(layers.Layer):
 
   def __init__(self, **kwargs):
     super().__init__(**kwargs)
-    self.lstms = [layers.LSTM(LSTM_UNITS, return_sequences=i < LSTM_LAYERS - 1,
-                              name=f"lstm{i}") for i in range(LSTM_LAYERS)]
+    # One attribute each: TensorFlow checkpoints do not see layers held in
+    # a list, so a fine-tuned backbone would not be saved.
+    for i in range(LSTM_LAYERS):
+      setattr(self, f"lstm{i}", layers.LSTM(
+          LSTM_UNITS, return_sequences=i < LSTM_LAYERS - 1, name=f"lstm{i}"))
     self.linear = layers.Dense(EMBEDDING_DIM, name="linear")
+
+  @property
+  def lstms(self):
+    return [getattr(self, f"lstm{i}") for i in range(LSTM_LAYERS)]
 
   def build(self, input_shape):
     shape = (None, PARTIAL_FRAMES, NUM_MELS)
