@@ -31,6 +31,15 @@ read_metrics = run_record.read_metrics
 total_steps = voice_encoder_trainer.total_steps
 
 
+def _tiny_decoder128(root):
+  """A random tiny dlib128 face decoder saved under `root`; its path."""
+  mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
+  decoder_path = os.path.join(root, "decoder128.keras")
+  face_decoder.image_model(face_decoder.build_face_decoder(
+      mean, face_decoder.SPECS["tiny"], feature_dim=128)).save(decoder_path)
+  return decoder_path
+
+
 class TrainBinaryTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_mirrored_two_cpus_checkpoint_resume_and_overfit(self):
@@ -111,10 +120,7 @@ class TrainBinaryTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_real_pairs_config_runs_on_dlib128_and_refuses_mixing(self):
     root = self.create_tempdir().full_path
-    mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
-    decoder_path = os.path.join(root, "decoder128.keras")
-    face_decoder.image_model(face_decoder.build_face_decoder(
-        mean, face_decoder.SPECS["tiny"], feature_dim=128)).save(decoder_path)
+    decoder_path = _tiny_decoder128(root)
     common = ["--config", os.path.join(CONFIGS, "real_pairs.json"),
               "--decoder_path", decoder_path, "--train_steps", "2",
               "--batch_size", "2", "--log_every", "1"]
@@ -139,10 +145,7 @@ class TrainBinaryTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_ge2e_backbone_trains_head_only_restores_and_refuses_table1(self):
     root = self.create_tempdir().full_path
-    mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
-    decoder_path = os.path.join(root, "decoder128.keras")
-    face_decoder.image_model(face_decoder.build_face_decoder(
-        mean, face_decoder.SPECS["tiny"], feature_dim=128)).save(decoder_path)
+    decoder_path = _tiny_decoder128(root)
     pattern = fake_shards.write_shards(os.path.join(root, "dlib"), "train", 4,
                                        teacher="dlib128")
     workdir = os.path.join(root, "ge2e")
