@@ -168,7 +168,7 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     workdir = os.path.join(root, "run")
     run_binary("--config", os.path.join(CONFIGS, name), "--workdir", workdir,
                "--data_dir", data, "--train_steps", "1", "--batch_size", "2",
-               "--log_every", "1")
+               "--log_every", "1", "--shuffle_buffer", "4")
     config = train_config.DecoderTrainConfig.load(os.path.join(
         workdir, run_record.CONFIG_FILE))
     self.assertEqual(config.decoder, {"default.json": "full",

@@ -21,9 +21,9 @@ class RealPairsRunTest(tf.test.TestCase):
             train_clips=24, test_clips=14, decoder_steps=20,
             encoder_steps=4, bootstrap=50, shard_workers=1))
     result = written["real_pairs"]
-    self.assertEqual(set(result["rows"]), {"s2f", "paper", "constant",
-                                           "shuffled", "control", "f2f",
-                                           "paper_f2f"})
+    self.assertEqual(set(result["rows"]), {
+        "s2f", "paper", "constant", "shuffled", "control", "f2f",
+        "paper_f2f", "s2f_feature", "control_feature", "true_feature"})
     self.assertEqual(result["clips"], 14)
     self.assertEqual(result["teacher"], "dlib128")
     for name, row in result["rows"].items():
@@ -37,6 +37,9 @@ class RealPairsRunTest(tf.test.TestCase):
     # paper reports R@1 ~95 % in galleries of 100): in a gallery of 14 they
     # must beat chance by far.
     self.assertGreater(result["rows"]["paper_f2f"]["r_at_1"]["value"], 50.0)
+    # In the teacher's space the true faces' own features find themselves.
+    self.assertEqual(result["rows"]["true_feature"]["r_at_1"]["value"], 100.0)
+    self.assertIn("s2f-s2f_feature", result["paired"])
     # s2f against the constant face on the same clips: the difference of
     # the two rows' values, with its own interval around it.
     for baseline in ("constant", "shuffled", "control"):
@@ -56,6 +59,8 @@ class RealPairsRunTest(tf.test.TestCase):
     self.assertIn("s2f beside the paper", page)
     self.assertIn("dlib128", page)
     self.assertIn("s2f minus a constant face, gender agreement", page)
+    self.assertIn("Face &rarr; face, the same speakers", page)
+    self.assertIn("before the decoder", page)
     self.assertTrue(os.path.isfile(written["face"]))
 
 
