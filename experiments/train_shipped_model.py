@@ -11,7 +11,7 @@ shards and checkpoints are kept):
    and every image under --extra_faces (never a held-out speaker's face);
 3. the `small` face decoder (configs/face_decoder/shipped.json);
 4. the ge2e head's width, learning rate, steps and output scale, chosen on
-   the validation speakers (`select_ge2e_head`);
+   the validation speakers (`ge2e_head_selection`);
 5. the head trained with Eq. 1 against the frozen decoder
    (configs/voice_encoder/ge2e.json + the choice);
 6. the model folder (--model_dir, default the shipped one) and its model
@@ -78,7 +78,7 @@ def main(argv):
   from data_prep import prepare_decoder_data_lib
   from data_prep import prepare_shards_lib
   from experiments import real_pairs
-  from experiments import select_ge2e_head
+  from experiments import ge2e_head_selection
   from s2f_tf import face_decoder_trainer
   from s2f_tf import input_pipeline
   from s2f_tf import speech_to_face
@@ -127,7 +127,7 @@ def main(argv):
     with open(selection_file) as f:
       selection = json.load(f)
   else:
-    selection = select_ge2e_head.select(
+    selection = ge2e_head_selection.select(
         os.path.join(out, "shards"), decoder_path, ATTRIBUTE_MODELS,
         workers=FLAGS.workers)
     with open(selection_file, "w") as f:
