@@ -31,7 +31,8 @@ setuptools.setup(
                                   "demo_data/*/*",
                                   "demo_data/models/*/*"],
                   "data_prep": ["splits/*.csv"],
-                  "s2f_tf": ["models/weights/*"]},
+                  "s2f_tf": ["models/weights/*", "models/weights/shipped/*",
+                             "models/weights/shipped/checkpoints/*"]},
     install_requires=requirements(),
     entry_points={"console_scripts": [
         "s2f = experiments.cli:run",

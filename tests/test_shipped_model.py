@@ -24,15 +24,8 @@ GRID_CLIP = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
 MAX_MB = 40  # The budget for encoder + decoder + config.
 
 
-_SHIPPED = os.path.isfile(os.path.join(speech_to_face.SHIPPED_MODEL_DIR,
-                                      run_record.CONFIG_FILE))
-_needs_model = __import__("unittest").skipUnless(
-    _SHIPPED, "TEMPORARY: the shipped model is being trained")
-
-
 class ShippedModelTest(tf.test.TestCase):
 
-  @_needs_model
   def test_folder_is_complete_and_small(self):
     folder = speech_to_face.SHIPPED_MODEL_DIR
     config = train_config.TrainConfig.load(os.path.join(
@@ -50,7 +43,6 @@ class ShippedModelTest(tf.test.TestCase):
                    "face"):
       self.assertIn(needed, card)
 
-  @_needs_model
   def test_predict_without_checkpoint_writes_a_captioned_face(self):
     out = os.path.join(self.create_tempdir().full_path, "face.png")
     log = binaries.run_ok(["-m", "experiments.cli", "predict", "--audio",
@@ -65,7 +57,6 @@ class ShippedModelTest(tf.test.TestCase):
     model = speech_to_face.SpeechToFace.from_workdir()
     self.assertAllClose(model.predict_file(GRID_CLIP)[0], feature, atol=1e-5)
 
-  @_needs_model
   def test_serve_without_checkpoint_answers(self):
     server = subprocess.Popen(
         [sys.executable, "-m", "experiments.cli", "serve", "--port=0"],
