@@ -52,27 +52,26 @@ GET_WEIGHTS = ("run `python -m experiments.convert_ge2e_weights` (needs "
                "torch and the resemblyzer 0.1.4 wheel, once) or reinstall s2f")
 
 
+# Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz
+# (200/3 Hz a mel), logarithmic above (27 steps per factor 6.4).
+_HZ_PER_MEL = 200.0 / 3
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _HZ_PER_MEL
+_LOG_STEP = np.log(6.4) / 27.0
+
+
 def hz_to_mel(hz):
-  """Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz,
-  logarithmic above."""
+  """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
   hz = np.asarray(hz, np.float64)
-  f_sp = 200.0 / 3
-  min_log_hz, min_log_mel = 1000.0, 1000.0 / f_sp
-  logstep = np.log(6.4) / 27.0
-  return np.where(hz >= min_log_hz,
-                  min_log_mel + np.log(np.maximum(hz, 1e-10) / min_log_hz) /
-                  logstep, hz / f_sp)
+  return np.where(hz >= _MIN_LOG_HZ, _MIN_LOG_MEL + np.log(
+      np.maximum(hz, 1e-10) / _MIN_LOG_HZ) / _LOG_STEP, hz / _HZ_PER_MEL)
 
 
 def mel_to_hz(mel):
   """Inverse of `hz_to_mel`."""
   mel = np.asarray(mel, np.float64)
-  f_sp = 200.0 / 3
-  min_log_hz, min_log_mel = 1000.0, 1000.0 / f_sp
-  logstep = np.log(6.4) / 27.0
-  return np.where(mel >= min_log_mel,
-                  min_log_hz * np.exp(logstep * (mel - min_log_mel)),
-                  mel * f_sp)
+  return np.where(mel >= _MIN_LOG_MEL, _MIN_LOG_HZ * np.exp(
+      _LOG_STEP * (mel - _MIN_LOG_MEL)), mel * _HZ_PER_MEL)
 
 
 def mel_filterbank(sample_rate=SAMPLE_RATE, n_fft=WINDOW_SAMPLES,
@@ -104,17 +103,19 @@ def dft_kernel(n_fft=WINDOW_SAMPLES):
   return kernel[:, None, :].astype(np.float32)
 
 
-def partial_starts(num_samples):
-  """First frames of the partial utterances of a `num_samples` clip
-  (resemblyzer's `compute_partial_slices`), as a Python list."""
-  frames = int(np.ceil((num_samples + 1) / HOP_SAMPLES))
-  steps = max(1, frames - PARTIAL_FRAMES + PARTIAL_STEP + 1)
-  starts = list(range(0, steps, PARTIAL_STEP))
-  coverage = (num_samples - starts[-1] * HOP_SAMPLES) / (
+def partial_count(num_samples):
+  """How many partial utterances a `num_samples` clip has (resemblyzer's
+  `compute_partial_slices`: starts every PARTIAL_STEP frames while a
+  partial can begin, the last dropped when under MIN_COVERAGE of it is
+  audio, at least one); works on Python ints and on tensors. Partial i
+  starts at frame i * PARTIAL_STEP."""
+  frames = (num_samples + HOP_SAMPLES) // HOP_SAMPLES  # ceil((n + 1) / 160)
+  steps = ops.maximum(1, frames - PARTIAL_FRAMES + PARTIAL_STEP + 1)
+  count = (steps + PARTIAL_STEP - 1) // PARTIAL_STEP
+  last_start = (count - 1) * PARTIAL_STEP * HOP_SAMPLES
+  coverage = ops.cast(num_samples - last_start, "float32") / float(
       PARTIAL_FRAMES * HOP_SAMPLES)
-  if coverage < MIN_COVERAGE and len(starts) > 1:
-    starts = starts[:-1]
-  return starts
+  return ops.where((coverage < MIN_COVERAGE) & (count > 1), count - 1, count)
 
 
 # Zeros appended to every clip: enough for its last partial (at most one
@@ -179,15 +180,7 @@ class Ge2eDvector(layers.Layer):
     return x / ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
 
   def call(self, waveform):
-    samples = ops.shape(waveform)[1]
-    frames = (samples + HOP_SAMPLES) // HOP_SAMPLES  # ceil((n + 1) / 160)
-    steps = ops.maximum(1, frames - PARTIAL_FRAMES + PARTIAL_STEP + 1)
-    count = (steps + PARTIAL_STEP - 1) // PARTIAL_STEP
-    last_start = (count - 1) * PARTIAL_STEP * HOP_SAMPLES
-    coverage = ops.cast(samples - last_start, "float32") / float(
-        PARTIAL_FRAMES * HOP_SAMPLES)
-    count = ops.where((coverage < MIN_COVERAGE) & (count > 1), count - 1,
-                      count)
+    count = partial_count(ops.shape(waveform)[1])
     index = (ops.arange(count)[:, None] * PARTIAL_STEP +
              ops.arange(PARTIAL_FRAMES)[None, :])  # (count, 160)
     mels = ops.take(self.mel(waveform), index, axis=1)  # (B, count, 160, 40)
