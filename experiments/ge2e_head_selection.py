@@ -18,8 +18,8 @@ TEACHER = "dlib128"
 def read_split(pattern, cache, segment_seconds):
   """{'dvector', 'feature', 'speaker', 'face'} of every clip of `pattern`;
   d-vectors from `cache` when it holds this split."""
-  import cv2  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from experiments import real_pairs  # pylint: disable=g-import-not-at-top
   from s2f_tf import progress  # pylint: disable=g-import-not-at-top
   from s2f_tf.audio import spectrogram  # pylint: disable=g-import-not-at-top
   from s2f_tf.models import ge2e  # pylint: disable=g-import-not-at-top
@@ -43,8 +43,7 @@ def read_split(pattern, cache, segment_seconds):
       out["dvector"].append(dvector(segment[None]).numpy()[0])
     out["feature"].append(example["fc7"].numpy())
     out["speaker"].append(example["speaker_id"].numpy().decode())
-    out["face"].append(cv2.imdecode(np.frombuffer(
-        example["face_jpeg"].numpy(), np.uint8), cv2.IMREAD_COLOR)[..., ::-1])
+    out["face"].append(real_pairs.face_crop(example))
     bar.update()
   out["dvector"] = cached if cached is not None else np.stack(out["dvector"])
   out["feature"] = np.stack(out["feature"])

@@ -253,18 +253,22 @@ def training_clips(pattern, teacher=TEACHER):
     voices.append(linear_control.voice_features(example["waveform"].numpy()))
     features.append(example["fc7"].numpy())
     speakers.append(example["speaker_id"].numpy().decode())
-    faces.append(cv2.imdecode(np.frombuffer(example["face_jpeg"].numpy(),
-                                            np.uint8), cv2.IMREAD_COLOR
-                              )[..., ::-1])
+    faces.append(face_crop(example))
   return np.stack(voices), np.stack(features), speakers, faces
 
 
-def training_voices(train_specs):
-  """The linear control's voice features of the training clips, read from
-  the pairs folder (for a table made without shards)."""
-  bar = progress.Progress(len(train_specs), name="training voices")
+def face_crop(example):
+  """The RGB face crop of a decoded speech/face example."""
+  return cv2.imdecode(np.frombuffer(example["face_jpeg"].numpy(), np.uint8),
+                      cv2.IMREAD_COLOR)[..., ::-1]
+
+
+def clip_voices(specs, name):
+  """The linear control's voice features of clips read from the pairs
+  folder, with a progress line named `name`."""
+  bar = progress.Progress(len(specs), name=name)
   voices = []
-  for spec in train_specs:
+  for spec in specs:
     voices.append(linear_control.voice_features(media.load_speech(
         spec.media_path)))
     bar.update()
@@ -315,7 +319,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
           training_clips(train_pattern))
       train_read = readers.read({"train": train_faces}, embed=False)["train"]
     else:
-      train_voices = training_voices(train_specs)
+      train_voices = clip_voices(train_specs, "training voices")
       train_speakers = [s.speaker_id for s in train_specs]
       train_read = readers.read({"train": [
           read_rgb(s.face_image_path) for s in train_specs]})["train"]
@@ -324,9 +328,8 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
         model.decoder, train_features.mean(0, keepdims=True))[0]
     control = linear_control.fit(train_voices, train_features,
                                  train_speakers)
-    control_features = control.predict(np.stack([
-        linear_control.voice_features(media.load_speech(s.media_path))
-        for s in test_specs]))
+    control_features = control.predict(clip_voices(test_specs,
+                                                   "test voices (control)"))
     images = {
         "true": true_images,
         "s2f": list(s2f_images),

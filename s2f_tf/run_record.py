@@ -52,13 +52,9 @@ def checkpoint_manager(workdir, max_to_keep, restore_from=None, **objects):
   latest = tf.train.latest_checkpoint(os.path.join(restore_from or workdir,
                                                    CHECKPOINT_DIR))
   if latest:
-    status = None
     try:
-      status = checkpoint.restore(latest)
-      status.assert_existing_objects_matched()
+      checkpoint.restore(latest).assert_existing_objects_matched()
     except (ValueError, AssertionError, tf.errors.OpError) as e:
-      if status is not None:  # no warnings about it at exit: one line only
-        status.expect_partial()
       first = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
       raise ValueError(
           f"{latest} is a checkpoint of a different model than this config "
