@@ -105,6 +105,15 @@ class ShippedModelTest(tf.test.TestCase):
     os.remove(decoder_path)
     again = speech_to_face.SpeechToFace.from_workdir(moved)(waveform)
     self.assertAllClose(again["image"], run["image"], atol=1e-6)
+    # A config.json that does not describe the checkpoint is an error, not
+    # a silent partial load (which once gave a random ge2e head).
+    config = train_config.TrainConfig.load(os.path.join(
+        moved, run_record.CONFIG_FILE)).replace(encoder="ge2e",
+                                                head_hidden=16)
+    with open(os.path.join(moved, run_record.CONFIG_FILE), "w") as f:
+      f.write(config.to_json())
+    with self.assertRaisesRegex(ValueError, "does not hold a --encoder=ge2e"):
+      speech_to_face.load_encoder(moved)
 
 
 if __name__ == "__main__":
