@@ -88,8 +88,8 @@ class OneLineErrorTest(parameterized.TestCase):
     clip = shared_data.require(os.path.join(shared_data.GRID_DIR,
                                             "bbaf2n.mpg"))
     cwd = self.create_tempdir().full_path
-    self._assert_one_line_error(_run(f"s2f predict --audio {clip}", cwd),
-                                "--checkpoint")
+    # Without --checkpoint, predict uses the shipped model
+    # (test_shipped_model); a named folder that is not there is the error.
     self._assert_one_line_error(
         _run(f"s2f predict --audio {clip} --checkpoint {cwd}/no_run", cwd),
         "--checkpoint", "no_run")
