@@ -57,6 +57,24 @@ MEASURED_SECONDS = {"quick": (2, 8, 8, 10, 10, 2, 0, 15),
                     "full": (3, 45, 25, 40, 150, 3, 25, 40),
                     "real": (1, 240, 240, 300, 600, 5, 240, 120)}
 MIN_TIMED_SECONDS = 30
+# MEASURED_SECONDS come from a 2-core CPU with AVX-512; TensorFlow's kernels
+# run slower without it. The real-pairs demo took 29.5 min there and 1 h 40
+# min on a 2-core AMD EPYC without AVX-512 (issue #24): 3.4x.
+NO_AVX512_FACTOR = 3.4
+CPUINFO = "/proc/cpuinfo"
+
+
+def cpu_has_avx512(cpuinfo=CPUINFO):
+  """True / False from the CPU's flags (Linux); None when they cannot be
+  read."""
+  try:
+    with open(cpuinfo) as f:
+      for line in f:
+        if line.startswith("flags"):
+          return "avx512f" in line.split(":", 1)[1].split()
+  except OSError:
+    pass
+  return None
 REAL_STAGES = ("pairs", "shards", "face-decoder data",
                "face-decoder training", "voice-encoder training", "predict",
                "side-by-side table", "evaluation")
@@ -74,9 +92,21 @@ never an identity.""".strip()
 class StageClock:
   """Prints each finished stage with elapsed time and an ETA."""
 
-  def __init__(self, mode):
+  def __init__(self, mode, avx512=None):
     self.expected = MEASURED_SECONDS[mode]
     self.stages = REAL_STAGES if mode == "real" else STAGES
+    avx512 = cpu_has_avx512() if avx512 is None else avx512
+    factor = 1.0 if avx512 in (True, None) else NO_AVX512_FACTOR
+    cpu = {True: "this CPU has AVX-512, as the development machine",
+           False: f"this CPU lacks AVX-512: {NO_AVX512_FACTOR}x the "
+                  "development machine's time",
+           None: "this CPU's flags could not be read: the development "
+                 "machine's time"}[avx512]
+    self.start_line = (
+        f"demo: {len(self.stages)} stages, expected to take about "
+        f"{progress.format_duration(sum(self.expected) * factor)} on 2 "
+        f"cores ({cpu}); the estimate is updated after each stage")
+    print(self.start_line, flush=True)
     self.started = time.perf_counter()
     self.done = 0
 

@@ -48,6 +48,9 @@ ROWS = ("s2f", "paper", "constant", "shuffled", "control")
 # The voice rows' predicted features read in the teacher's space
 # (`feature_space`), and the true faces' features read the same way.
 FEATURE_ROWS = ("s2f_feature", "control_feature", "true_feature")
+# A second model on the same clips (`run(compare=...)`, e.g. the demo's
+# table1-path encoder beside the shipped model): its faces, its feature.
+COMPARE_ROWS = ("compare", "compare_feature")
 ROW_LABELS = {
     "s2f": "s2f (this model, from the voice)",
     "s2f_feature": ("s2f's predicted feature, before the decoder (teacher "
@@ -55,6 +58,9 @@ ROW_LABELS = {
     "control_feature": ("the linear control's predicted feature (teacher "
                         "space)"),
     "true_feature": "the true face's feature (teacher space)",
+    "compare": "the compared model (from the voice)",
+    "compare_feature": ("the compared model's predicted feature (teacher "
+                        "space)"),
     "paper": "the paper's published faces (Face_exg0, same clips)",
     "constant": "a constant face (decoder on the mean training feature)",
     "shuffled": "s2f's faces shuffled across speakers",
@@ -277,7 +283,7 @@ def clip_voices(specs, name):
 
 def run(encoder_run, decoder_path, pairs_dir, attribute_models,
         train_pattern="", seed=0, bootstrap=side_by_side.BOOTSTRAP_SAMPLES,
-        limit=0, workers=1):
+        limit=0, workers=1, compare=""):
   """The side-by-side table on the held-out speakers.
 
   Args:
@@ -295,6 +301,9 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
     bootstrap: bootstrap resamplings of speakers.
     limit: use only the first `limit` test clips (tests; 0 = all).
     workers: processes reading the face images.
+    compare: a second model (workdir or model folder, with its own decoder,
+      teacher dlib128) judged on the same clips: rows 'compare' and
+      'compare_feature', and s2f minus it as a paired difference.
 
   Returns:
     (result dict for results.json / the report, {'voice': true | paper |
@@ -304,15 +313,17 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   train_specs, test_specs = split_specs(pairs_dir)
   if limit:
     test_specs = test_specs[:limit]
-  model = speech_to_face.SpeechToFace.from_workdir(encoder_run, decoder_path)
+  model = _load_model(encoder_run, decoder_path)
   encoder_config = model.config
-  if encoder_config.teacher != TEACHER:
-    raise ValueError(f"{encoder_run} predicts {encoder_config.teacher}; the "
-                     f"real-pairs table reads faces with {TEACHER}, the "
-                     "feature its face -> face row decodes")
   speakers = [s.speaker_id for s in test_specs]
   true_images = [read_rgb(s.face_image_path) for s in test_specs]
   features, s2f_images = predict_faces(model, test_specs)
+  compared = None
+  if compare:
+    compared_model = _load_model(compare, "")
+    compared = (compared_model.config,) + predict_faces(compared_model,
+                                                        test_specs)
+    del compared_model
   with Readers(attribute_models, workers) as readers:
     if train_pattern:
       train_voices, train_features, train_speakers, train_faces = (
@@ -344,6 +355,8 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
         "paper_f2f": [read_rgb(clip_sources.paper_output(
             s.media_path, "Face_f2f")) for s in test_specs],
     }
+    if compared:
+      images["compare"] = list(compared[2])
     readings = readers.read(images)
     true_features = readings["true"]["embedding"]  # dlib128 = the teacher
     f2f_images = list(evaluation_lib.decode_images(
@@ -355,6 +368,12 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   readings["s2f_feature"] = reader.read(features)
   readings["control_feature"] = reader.read(control_features)
   readings["true_feature"] = reader.read(true_features)
+  rows = ROWS + FEATURE_ROWS
+  paired_rows = PAIRED
+  if compared:
+    readings["compare_feature"] = reader.read(compared[1])
+    rows += COMPARE_ROWS
+    paired_rows += (("s2f", "compare"),)
   readings["constant"] = {
       k: [v[0]] * len(test_specs) if k != "embedding" else
       np.repeat(v, len(test_specs), 0) for k, v in readings["constant"].items()}
@@ -366,13 +385,13 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   labels = labelled_genders(test_specs, pairs_dir)
   scores = {name: side_by_side.clip_scores(readings[name], readings["true"],
                                            speakers, labels, seed)
-            for name in ROWS + FEATURE_ROWS + ("f2f", "paper_f2f")}
+            for name in rows + ("f2f", "paper_f2f")}
   table = {name: side_by_side.summarize(scores[name], speakers, bootstrap,
                                         seed) for name in scores}
   paired = {f"{row}-{baseline}": {
       metric: side_by_side.paired_difference(
           scores[row], scores[baseline], speakers, metric, bootstrap, seed)
-      for metric in PAIRED_METRICS} for row, baseline in PAIRED}
+      for metric in PAIRED_METRICS} for row, baseline in paired_rows}
   result = {
       "rows": table, "row_labels": ROW_LABELS, "paired": paired,
       "chance": side_by_side.CHANCE,
@@ -384,6 +403,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
       "true_gender": {g: readings["true"]["gender"].count(g)
                       for g in ("female", "male")},
       "control_alpha": control.alpha,
+      "compare_encoder": compared[0].encoder if compared else None,
       "split_file": os.path.relpath(clip_sources.PAIRS_SPLIT_FILE,
                                     os.path.dirname(os.path.dirname(
                                         clip_sources.__file__))),
@@ -393,6 +413,18 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
              "f2f": figure_grid(images["true"], images["paper_f2f"],
                                 f2f_images, speakers)}
   return result, figures
+
+
+def _load_model(run_dir, decoder_path):
+  """The model of a workdir or model folder, refused unless its teacher is
+  the one the table reads faces with."""
+  model = speech_to_face.SpeechToFace.from_workdir(run_dir, decoder_path)
+  if model.config.teacher != TEACHER:
+    raise ValueError(f"{run_dir or 'the shipped model'} predicts "
+                     f"{model.config.teacher}; the real-pairs table reads "
+                     f"faces with {TEACHER}, the feature its face -> face "
+                     "row decodes")
+  return model
 
 
 def figure_grid(true_images, paper_images, s2f_images, speakers,
@@ -438,8 +470,9 @@ PAIRED_METRICS = ("gender_agreement", "matching")
 PAIRED_TITLES = {"gender_agreement": "gender agreement",
                  "matching": "1:2 matching"}
 
-TABLE_ORDER = ("s2f", "paper", "constant", "shuffled", "control", "f2f",
-               "paper_f2f", "s2f_feature", "control_feature", "true_feature")
+TABLE_ORDER = ("s2f", "compare", "paper", "constant", "shuffled", "control",
+               "f2f", "paper_f2f", "s2f_feature", "compare_feature",
+               "control_feature", "true_feature")
 CHANCE_MARK = "°"  # The 95 % interval includes chance.
 
 
@@ -468,6 +501,8 @@ def table_rows(result):
     label = ROW_LABELS[name]
     if name == "s2f":
       label += f" [{result.get('encoder', '?')} encoder, {result['teacher']}]"
+    elif name == "compare":
+      label += f" [{result.get('compare_encoder', '?')} encoder]"
     elif name == "f2f":
       label += f" [{result['teacher']}]"
     rows.append([label] + [

@@ -1,7 +1,8 @@
 r"""The real-pairs side-by-side table for one model: s2f beside the paper's faces on the held-out speakers.
 
   python -m experiments.real_pairs_table --pairs_dir PAIRS --out_dir OUT \
-      [--checkpoint MODEL_OR_RUN] [--train_pattern SHARDS]
+      [--checkpoint MODEL_OR_RUN] [--compare MODEL_OR_RUN] \
+      [--train_pattern SHARDS]
 
 Without --checkpoint it judges the model that ships with s2f. Without
 --train_pattern the training speakers' clips are read from the pairs
@@ -26,6 +27,9 @@ flags.DEFINE_string("checkpoint", "", "Voice-encoder workdir or model folder "
                     "(default: the model that ships with s2f).")
 flags.DEFINE_string("decoder", "", "Face decoder .keras (default: the "
                     "model's own).")
+flags.DEFINE_string("compare", "", "A second model (workdir or model "
+                    "folder, with its own decoder) judged on the same clips "
+                    "beside it, e.g. the demo's table1-path encoder.")
 flags.DEFINE_string("train_pattern", "", "Training shards (default: read the "
                     "training clips from --pairs_dir).")
 flags.DEFINE_string("attribute_models", os.path.join(
@@ -39,14 +43,15 @@ FLAGS = flags.FLAGS
 def main(argv):
   del argv
   console.require_path("pairs_dir", FLAGS.pairs_dir, "dir")
-  if FLAGS.checkpoint:
-    console.require_path("checkpoint", FLAGS.checkpoint, "dir")
+  for name in ("checkpoint", "compare"):
+    if FLAGS[name].value:
+      console.require_path(name, FLAGS[name].value, "dir")
   import cv2  # pylint: disable=g-import-not-at-top
   from experiments import real_pairs  # pylint: disable=g-import-not-at-top
   result, figures = real_pairs.run(
       FLAGS.checkpoint, FLAGS.decoder, FLAGS.pairs_dir,
       FLAGS.attribute_models, FLAGS.train_pattern, bootstrap=FLAGS.bootstrap,
-      workers=FLAGS.workers)
+      workers=FLAGS.workers, compare=FLAGS.compare)
   os.makedirs(FLAGS.out_dir, exist_ok=True)
   with open(os.path.join(FLAGS.out_dir, real_pairs.RESULT_FILE), "w") as f:
     json.dump(result, f, indent=2, default=float)

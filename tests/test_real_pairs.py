@@ -1,5 +1,6 @@
 """A short real-data run of the real-pairs main job: every row and column of the side-by-side table."""
 
+import functools
 import json
 import os
 from unittest import mock
@@ -8,6 +9,7 @@ import tensorflow as tf
 
 from experiments import demo_lib
 from experiments import real_pairs
+from s2f_tf import speech_to_face
 from tests import shared_data
 
 
@@ -16,14 +18,19 @@ class RealPairsRunTest(tf.test.TestCase):
   def test_short_run_writes_the_table(self):
     pairs = shared_data.require(shared_data.PAIRS_DIR)
     out = self.create_tempdir().full_path
-    written = demo_lib.run_real_pairs(
-        out, pairs, shared_data.SHARED_DATA, sizes=demo_lib.PairsRun(
-            train_clips=24, test_clips=14, decoder_steps=20,
-            encoder_steps=4, bootstrap=50, shard_workers=1))
+    # The shipped model as the compared model (its own decoder, ge2e).
+    with mock.patch.object(real_pairs, "run", functools.partial(
+        real_pairs.run, compare=speech_to_face.SHIPPED_MODEL_DIR)):
+      written = demo_lib.run_real_pairs(
+          out, pairs, shared_data.SHARED_DATA, sizes=demo_lib.PairsRun(
+              train_clips=24, test_clips=14, decoder_steps=20,
+              encoder_steps=4, bootstrap=50, shard_workers=1))
     result = written["real_pairs"]
     self.assertEqual(set(result["rows"]), {
         "s2f", "paper", "constant", "shuffled", "control", "f2f",
-        "paper_f2f", "s2f_feature", "control_feature", "true_feature"})
+        "paper_f2f", "s2f_feature", "control_feature", "true_feature",
+        "compare", "compare_feature"})
+    self.assertEqual(result["compare_encoder"], "ge2e")
     self.assertEqual(result["clips"], 14)
     self.assertEqual(result["teacher"], "dlib128")
     for name, row in result["rows"].items():
@@ -42,7 +49,7 @@ class RealPairsRunTest(tf.test.TestCase):
     self.assertIn("s2f-s2f_feature", result["paired"])
     # s2f against the constant face on the same clips: the difference of
     # the two rows' values, with its own interval around it.
-    for baseline in ("constant", "shuffled", "control"):
+    for baseline in ("constant", "shuffled", "control", "compare"):
       diff = result["paired"][f"s2f-{baseline}"]["gender_agreement"]
       self.assertAllClose(
           diff["value"], result["rows"]["s2f"]["gender_agreement"]["value"] -
@@ -52,6 +59,9 @@ class RealPairsRunTest(tf.test.TestCase):
     header, rows = real_pairs.table_rows(result)
     self.assertLen(header, len(real_pairs.COLUMNS) + 1)
     self.assertEqual(rows[-1][0], "chance")
+    self.assertIn("[ge2e encoder]", rows[1][0])
+    self.assertIn("s2f minus the compared model",
+                  real_pairs.markdown_table(result))
     with open(os.path.join(out, "eval", real_pairs.RESULT_FILE)) as f:
       self.assertEqual(json.load(f)["clips"], 14)
     with open(written["report"]) as f:

@@ -182,6 +182,9 @@ class SpeechToFaceTest(tf.test.TestCase):
                  f"--data_dir={empty}", timeout=900)
     self.assertEqual(result.returncode, 0, result.stderr[-4000:])
     printed = result.stdout.replace("\n", " ")
+    # It says at its start how long it will take on this machine.
+    self.assertStartsWith(result.stdout, "demo: 8 stages, expected to take "
+                          "about ")
     for text in ("the faces it makes are not meaningful", "Predicted face:",
                  "Report:", "never an identity"):
       self.assertIn(text, printed)
