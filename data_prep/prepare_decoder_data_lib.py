@@ -129,10 +129,9 @@ def run(image_root, options, loader, workers=1):
   pending = [(index, group) for index, group in enumerate(groups)
              if not shard_files.is_finished(shard_files.shard_path(
                  options.output_dir, SHARD_PREFIX, index, count))]
-  progress = progress_lib.Progress(len(paths), name="images")
-  finished = len(paths) - sum(len(g) for _, g in pending)
-  if finished:
-    progress.update(finished)
+  progress = progress_lib.Progress(
+      len(paths), name="images",
+      resumed=len(paths) - sum(len(g) for _, g in pending))
   if workers > 1 and len(pending) > 1:
     # A worker that dies (or fails to load its models) breaks the pool with
     # an error instead of being restarted for ever.

@@ -30,11 +30,13 @@ class Progress:
   """Thread-safe done/total with rate and ETA, logged at most every `every_s`.
 
   total: items expected; 0 when unknown (then done and rate only).
+  resumed: items an earlier run finished: counted as done, but not in the
+    rate (they took no time in this run).
   """
 
-  def __init__(self, total, every_s=10.0, name="clips"):
+  def __init__(self, total, every_s=10.0, name="clips", resumed=0):
     self.total, self.every_s, self.name = total, every_s, name
-    self.done = 0
+    self.done = self.resumed = resumed
     self.start = time.time()
     self.last = 0.0
     self._lock = threading.Lock()
@@ -48,7 +50,7 @@ class Progress:
                                              self.done < self.total):
         return None
       self.last = now
-      rate = self.done / max(now - self.start, 1e-9)
+      rate = (self.done - self.resumed) / max(now - self.start, 1e-9)
       if self.total:
         eta = (self.total - self.done) / max(rate, 1e-9)
         line = (f"{self.name} {self.done}/{self.total} "

@@ -15,6 +15,13 @@ class ProgressTest(tf.test.TestCase):
     # 50 items in 100 s: 0.5/s; 999,950 left: 1,999,900 s = 23d 03:31:40.
     self.assertEqual(line, "clips 50/1000000 (0.0%) 0.50/s ETA 23d 03:31:40")
 
+  def test_a_resumed_run_rates_only_its_own_items(self):
+    with mock.patch.object(progress.time, "time", side_effect=[0.0, 10.0]):
+      line = progress.Progress(1000, every_s=0.0, resumed=600).update(20)
+    # 620 of 1000 done, but only 20 of them in these 10 s: 2/s; 380 left
+    # at 2/s: 190 s. (Counting the resumed 600 read 62/s and ETA 6 s.)
+    self.assertEqual(line, "clips 620/1000 (62.0%) 2.00/s ETA 00:03:10")
+
   def test_unknown_total_prints_done_and_rate(self):
     with mock.patch.object(progress.time, "time", side_effect=[0.0, 4.0]):
       line = progress.Progress(0, every_s=0.0, name="images").update(8)
