@@ -1,10 +1,12 @@
 """Side-by-side face metrics: known answers and hand-computed small cases."""
 
 import json
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 
+from s2f_tf.metrics import identity
 from s2f_tf.metrics import side_by_side
 
 
@@ -27,11 +29,38 @@ class GalleryTest(tf.test.TestCase):
 
   def test_matching_hand_case(self):
     sim = np.array([[0.5, 0.9, 0.1], [0.2, 0.8, 0.3], [0.4, 0.4, 0.4]])
-    self.assertAllClose(side_by_side.matching_scores(sim),
-                        [0.5, 1.0, 0.5])
+    self.assertAllClose(identity.matching_scores(sim), [0.5, 1.0, 0.5])
     # Same-group only: query 0's only same-group other is 2 (0.1 < 0.5).
-    self.assertAllClose(side_by_side.matching_scores(sim, ["a", "b", "a"]),
+    self.assertAllClose(identity.matching_scores(sim, groups=["a", "b", "a"]),
                         [1.0, np.nan, 0.5])
+    # Columns 0 and 1 are one speaker's: neither is the other's impostor.
+    self.assertAllClose(identity.matching_scores(sim, ["x", "x", "y"]),
+                        [1.0, 1.0, 0.5])
+    # Queries of a block: query 0's own face is column 2.
+    self.assertAllClose(identity.matching_scores(sim[:1], own=[2]), [0.0])
+
+  def test_report_and_table_read_one_1to2(self):
+    # identity.matching_1to2 (the report) over one clip per speaker is the
+    # mean of the table's per-clip matching scores.
+    rng = np.random.RandomState(3)
+    true, image = rng.randn(20, 8), rng.randn(20, 8)
+    speakers = [f"s{i}" for i in range(20)]
+    readings = _readings(image, ["male"] * 20, np.zeros(20))
+    scores = side_by_side.clip_scores(
+        readings, _readings(true, ["male"] * 20, np.zeros(20)), speakers,
+        num_galleries=1, gallery_size=10)
+    self.assertAllClose(
+        identity.matching_1to2(image, true, speakers)["accuracy"],
+        np.mean(scores["matching"]))
+    with mock.patch.object(identity, "MATCHING_BLOCK", 7):  # 3 blocks
+      self.assertAllClose(
+          identity.matching_1to2(image, true, speakers)["accuracy"],
+          np.mean(scores["matching"]))
+    # By hand for clip 0: cosines to the other 19 true faces below its own.
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)
+    cos = unit(image[0]) @ unit(true).T
+    self.assertAllClose(scores["matching"][0],
+                        100.0 * np.mean(cos[1:] < cos[0]))
 
 
 class ClipScoresTest(tf.test.TestCase):

@@ -24,6 +24,7 @@ Metrics (each clip's image against its own speaker's true face):
 
 import numpy as np
 
+from s2f_tf.metrics import identity
 from s2f_tf.metrics import retrieval
 
 GALLERY_SIZE = 100  # Table 3's protocol (its chance row is 1/2/5/10 %).
@@ -79,24 +80,6 @@ def gallery_hits(similarity, ks=RECALL_KS, gallery_size=GALLERY_SIZE,
   return {k: v / num_galleries for k, v in hits.items()}
 
 
-def matching_scores(similarity, groups=None):
-  """Per query: the fraction of other queries' true faces less similar to
-  the query's image than its own true face (ties count half), over all
-  others or over those with the same `groups` label. NaN where none."""
-  similarity = np.asarray(similarity, np.float64)
-  q = len(similarity)
-  out = np.full(q, np.nan)
-  for i in range(q):
-    mask = np.arange(q) != i
-    if groups is not None:
-      mask &= np.asarray([g == groups[i] for g in groups])
-    if not mask.any():
-      continue
-    row, own = similarity[i, mask], similarity[i, i]
-    out[i] = np.mean((row < own) + 0.5 * (row == own))
-  return out
-
-
 def clip_scores(row, true, speakers, label_gender=None, seed=0,
                 gallery_size=GALLERY_SIZE, num_galleries=NUM_GALLERIES):
   """Per-clip scores of one row.
@@ -139,9 +122,9 @@ def clip_scores(row, true, speakers, label_gender=None, seed=0,
                       seed)
   for k in RECALL_KS:
     scores[f"r_at_{k}"][queries] = 100.0 * hits[k]
-  scores["matching"][queries] = 100.0 * matching_scores(similarity)
+  scores["matching"][queries] = 100.0 * identity.matching_scores(similarity)
   true_gender = [true["gender"][i] for i in queries]
-  scores["matching_same_gender"][queries] = 100.0 * matching_scores(
+  scores["matching_same_gender"][queries] = 100.0 * identity.matching_scores(
       similarity, true_gender)
   return scores
 
