@@ -35,7 +35,7 @@ setuptools.setup(
                              "models/weights/shipped/checkpoints/*"]},
     install_requires=requirements(),
     entry_points={"console_scripts": [
-        "s2f = experiments.cli:run",
+        "s2f = experiments.app.cli:run",
         "s2f-train = experiments.train:run",
         "s2f-train-face-decoder = experiments.train_face_decoder:run",
         "s2f-evaluate = experiments.evaluate:run",

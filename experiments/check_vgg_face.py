@@ -12,7 +12,7 @@ import os
 
 from absl import flags
 
-from experiments import vgg_face_check_lib as lib
+from experiments.evaluation import vgg_face_check_lib as lib
 from s2f_tf import console
 from s2f_tf.faces import face_detector
 from s2f_tf.models import vgg_face

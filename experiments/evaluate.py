@@ -16,7 +16,7 @@ Every EvalConfig field is a flag; a --config JSON may set them too.
 
 from absl import flags
 
-from experiments import evaluation_lib
+from experiments.evaluation import evaluation_lib
 from s2f_tf import console
 from s2f_tf import run_config
 

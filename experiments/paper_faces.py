@@ -12,7 +12,8 @@ import json
 
 from absl import flags
 
-from experiments import real_pairs
+from experiments.evaluation import pairs_table
+from experiments.evaluation import real_pairs
 from s2f_tf import console
 
 flags.DEFINE_string("pairs_dir", None, "The project page's pairs.",
@@ -35,7 +36,7 @@ def main(argv):
     json.dump(result, f, indent=2, default=float)
   print(f"{result['clips']} {FLAGS.dataset} clips of {result['speakers']} "
         f"speakers; true faces read as {result['true_gender']}\n")
-  print(real_pairs.markdown_table(result))
+  print(pairs_table.markdown_table(result))
 
 
 def run():

@@ -47,7 +47,8 @@ def main(argv):
     if FLAGS[name].value:
       console.require_path(name, FLAGS[name].value, "dir")
   import cv2  # pylint: disable=g-import-not-at-top
-  from experiments import real_pairs  # pylint: disable=g-import-not-at-top
+  from experiments.evaluation import pairs_table  # pylint: disable=g-import-not-at-top
+  from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
   result, figures = real_pairs.run(
       FLAGS.checkpoint, FLAGS.decoder, FLAGS.pairs_dir,
       FLAGS.attribute_models, FLAGS.train_pattern, bootstrap=FLAGS.bootstrap,
@@ -55,7 +56,7 @@ def main(argv):
   os.makedirs(FLAGS.out_dir, exist_ok=True)
   with open(os.path.join(FLAGS.out_dir, real_pairs.RESULT_FILE), "w") as f:
     json.dump(result, f, indent=2, default=float)
-  table = real_pairs.markdown_table(result)
+  table = pairs_table.markdown_table(result)
   with open(os.path.join(FLAGS.out_dir, real_pairs.TABLE_FILE), "w") as f:
     f.write(table + "\n")
   for name, image in figures.items():

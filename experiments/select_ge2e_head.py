@@ -47,7 +47,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  from experiments import ge2e_head_selection  # pylint: disable=g-import-not-at-top
+  from experiments.evaluation import ge2e_head_selection  # pylint: disable=g-import-not-at-top
   result = ge2e_head_selection.select(FLAGS.shards, FLAGS.decoder, FLAGS.attribute_models,
                   FLAGS.widths, FLAGS.learning_rates, FLAGS.steps,
                   FLAGS.scales, FLAGS.batch_size, FLAGS.seed, FLAGS.workers,

@@ -77,8 +77,9 @@ def main(argv):
   from apache_beam.options import pipeline_options
   from data_prep import prepare_decoder_data_lib
   from data_prep import prepare_shards_lib
-  from experiments import real_pairs
-  from experiments import ge2e_head_selection
+  from experiments.evaluation import ge2e_head_selection
+  from experiments.evaluation import pairs_table
+  from experiments.evaluation import real_pairs
   from s2f_tf import face_decoder_trainer
   from s2f_tf import input_pipeline
   from s2f_tf import speech_to_face
@@ -156,7 +157,7 @@ def main(argv):
   os.makedirs(eval_dir, exist_ok=True)
   with open(os.path.join(eval_dir, real_pairs.RESULT_FILE), "w") as f:
     json.dump(result, f, indent=2, default=float)
-  table = real_pairs.markdown_table(result)
+  table = pairs_table.markdown_table(result)
   import cv2  # pylint: disable=g-import-not-at-top
   for name, image in figures.items():
     cv2.imwrite(os.path.join(eval_dir, f"real_pairs_{name}.png"),

@@ -21,8 +21,8 @@ import os
 from absl import flags
 import numpy as np
 
-from experiments import linear_control
-from experiments import real_pairs
+from experiments.evaluation import linear_control
+from experiments.evaluation import real_pairs
 from s2f_tf import console
 from s2f_tf import media
 from s2f_tf import progress

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import skimage.data
 
-from experiments import demo_media
+from experiments.app import demo_media
 
 speech_wav = demo_media.speech_wav
 

@@ -123,7 +123,7 @@ class OneLineErrorTest(parameterized.TestCase):
 
   def test_s2f_help_imports_no_tensorflow(self):
     probe = ("import sys; sys.argv = ['s2f', 'predict', '--help']\n"
-             "from experiments import cli\n"
+             "from experiments.app import cli\n"
              "try:\n  cli.run()\nexcept SystemExit:\n  pass\n"
              "print('TF', 'tensorflow' in sys.modules)")
     result = subprocess.run([shutil.which("python") or "python", "-c", probe],

@@ -5,7 +5,7 @@ from unittest import mock
 
 import tensorflow as tf
 
-from experiments import demo_lib
+from experiments.app import demo_lib
 
 
 class StageClockTest(tf.test.TestCase):

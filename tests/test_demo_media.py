@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import clip_sources
-from experiments import demo_media
+from experiments.app import demo_media
 from s2f_tf import media
 from s2f_tf.faces import face_descriptor
 from tests import shared_data

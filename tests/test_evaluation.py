@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from experiments import evaluation_lib
-from experiments import prediction_pass
+from experiments.evaluation import evaluation_lib
+from experiments.evaluation import prediction_pass
 from s2f_tf import voice_encoder_trainer
 from tests import binaries
 from tests import fake_shards

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from experiments import linear_control
+from experiments.evaluation import linear_control
 
 
 def _tone(frequency, seconds=2.0, rate=16000, amplitude=0.5):

@@ -125,7 +125,7 @@ class CommittedSplitTest(tf.test.TestCase):
     self.assertLen(specs, 1296)
 
   def test_decoder_photos_hold_no_test_face(self):
-    from experiments import real_pairs  # pylint: disable=g-import-not-at-top
+    from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
     pairs = shared_data.require(shared_data.PAIRS_DIR)
     train, test = real_pairs.split_specs(pairs)
     photos = self.create_tempdir().full_path

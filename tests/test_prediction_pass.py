@@ -6,8 +6,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from experiments import evaluation_lib
-from experiments import prediction_pass
+from experiments.evaluation import evaluation_lib
+from experiments.evaluation import prediction_pass
 from tests import binaries
 from tests import fake_shards
 from tests import shared_data

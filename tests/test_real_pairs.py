@@ -7,8 +7,9 @@ from unittest import mock
 
 import tensorflow as tf
 
-from experiments import demo_lib
-from experiments import real_pairs
+from experiments.app import demo_lib
+from experiments.evaluation import pairs_table
+from experiments.evaluation import real_pairs
 from s2f_tf import speech_to_face
 from tests import shared_data
 
@@ -34,7 +35,7 @@ class RealPairsRunTest(tf.test.TestCase):
     self.assertEqual(result["clips"], 14)
     self.assertEqual(result["teacher"], "dlib128")
     for name, row in result["rows"].items():
-      for metric, _ in real_pairs.COLUMNS:
+      for metric, _ in pairs_table.COLUMNS:
         self.assertIn(metric, row, (name, metric))
       entry = row["gender_agreement"]
       self.assertBetween(entry["value"], 0.0, 100.0)
@@ -56,12 +57,12 @@ class RealPairsRunTest(tf.test.TestCase):
           result["rows"][baseline]["gender_agreement"]["value"])
       self.assertLessEqual(diff["low"], diff["value"] + 1e-9)
       self.assertGreaterEqual(diff["high"], diff["value"] - 1e-9)
-    header, rows = real_pairs.table_rows(result)
-    self.assertLen(header, len(real_pairs.COLUMNS) + 1)
+    header, rows = pairs_table.table_rows(result)
+    self.assertLen(header, len(pairs_table.COLUMNS) + 1)
     self.assertEqual(rows[-1][0], "chance")
     self.assertIn("[ge2e encoder]", rows[1][0])
     self.assertIn("s2f minus the compared model",
-                  real_pairs.markdown_table(result))
+                  pairs_table.markdown_table(result))
     with open(os.path.join(out, "eval", real_pairs.RESULT_FILE)) as f:
       self.assertEqual(json.load(f)["clips"], 14)
     with open(written["report"]) as f:

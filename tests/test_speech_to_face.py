@@ -11,14 +11,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from experiments import demo_media
+from experiments.app import demo_media
 from s2f_tf import speech_to_face
 from tests import binaries
 from tests import tiny_model
 
 
 def s2f(*args, timeout=600):
-  return binaries.run(["-m", "experiments.cli", *args], timeout)
+  return binaries.run(["-m", "experiments.app.cli", *args], timeout)
 
 
 class SpeechToFaceTest(tf.test.TestCase):

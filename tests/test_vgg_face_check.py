@@ -5,7 +5,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from experiments import vgg_face_check_lib as lib
+from experiments.evaluation import vgg_face_check_lib as lib
 from s2f_tf.faces import face_detector
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights

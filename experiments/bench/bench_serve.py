@@ -33,7 +33,7 @@ CLIP_SECONDS = 6.0
 
 def _clip(folder):
   """A 6 s WAV of real speech (espeak-ng, repeated to length)."""
-  from experiments import demo_media  # pylint: disable=g-import-not-at-top
+  from experiments.app import demo_media  # pylint: disable=g-import-not-at-top
   speech = demo_media.speech_wav(os.path.join(folder, "speech.wav"))
   out = os.path.join(folder, "clip6.wav")
   subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-stream_loop", "-1",
@@ -72,7 +72,7 @@ def _child(workdir, clip):
 
 def _serve_latency(workdir, clip):
   server = subprocess.Popen(
-      [sys.executable, "-m", "experiments.cli", "serve",
+      [sys.executable, "-m", "experiments.app.cli", "serve",
        f"--checkpoint={workdir}", "--port=0"],
       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   try:

@@ -19,7 +19,7 @@ def read_split(pattern, cache, segment_seconds):
   """{'dvector', 'feature', 'speaker', 'face'} of every clip of `pattern`;
   d-vectors from `cache` when it holds this split."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from experiments import real_pairs  # pylint: disable=g-import-not-at-top
+  from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
   from s2f_tf import progress  # pylint: disable=g-import-not-at-top
   from s2f_tf.audio import spectrogram  # pylint: disable=g-import-not-at-top
   from s2f_tf.models import ge2e  # pylint: disable=g-import-not-at-top
@@ -100,8 +100,8 @@ def select(shards, decoder_path, attribute_models, widths=(0, 256, 512),
            scales=(1.0, 1.25, 1.5, 2.0), batch_size=32, seed=0, workers=2,
            cache=""):
   """Every candidate's validation scores and the choice (see module)."""
-  from experiments import evaluation_lib  # pylint: disable=g-import-not-at-top
-  from experiments import real_pairs  # pylint: disable=g-import-not-at-top
+  from experiments.evaluation import evaluation_lib  # pylint: disable=g-import-not-at-top
+  from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
   from s2f_tf import frozen_heads  # pylint: disable=g-import-not-at-top
   from s2f_tf.metrics import feature_space  # pylint: disable=g-import-not-at-top
   from s2f_tf.audio import spectrogram  # pylint: disable=g-import-not-at-top

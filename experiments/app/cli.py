@@ -173,7 +173,7 @@ def demo(argv):
   for name in ("pairs_dir", "extra_faces"):
     if FLAGS[name].value:
       console.require_path(name, FLAGS[name].value, "dir")
-  from experiments import demo_lib  # pylint: disable=g-import-not-at-top
+  from experiments.app import demo_lib  # pylint: disable=g-import-not-at-top
   demo_lib.run_demo(FLAGS.out_dir or "s2f_demo", quick=FLAGS.quick,
                     data_dir=FLAGS.data_dir,
                     vgg_face_weights=FLAGS.vgg_face_weights,
@@ -185,7 +185,7 @@ def demo(argv):
 def serve(argv):
   """Serves a local web page: record or upload a voice, see the face."""
   del argv
-  from experiments import serve_lib  # pylint: disable=g-import-not-at-top
+  from experiments.app import serve_lib  # pylint: disable=g-import-not-at-top
   if FLAGS.host not in ("127.0.0.1", "localhost", "::1"):
     print(f"warning: serving on {FLAGS.host}: anyone who can reach this "
           "machine can use the page", file=sys.stderr)

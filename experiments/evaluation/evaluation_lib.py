@@ -17,8 +17,8 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
-from experiments import prediction_pass
-from experiments import report
+from experiments.evaluation import prediction_pass
+from experiments.evaluation import report
 from s2f_tf import frozen_heads
 from s2f_tf import run_config
 from s2f_tf import run_record

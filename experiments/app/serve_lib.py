@@ -37,10 +37,11 @@ from s2f_tf.metrics import attributes
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                     "serve_page.html")
-EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            "demo_data", "grid_av")
-ATTRIBUTE_MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "demo_data", "models", "dlib_age_gender")
+# The embedded demo data (experiments/demo_data/).
+_DEMO_DATA = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "demo_data")
+EXAMPLES_DIR = os.path.join(_DEMO_DATA, "grid_av")
+ATTRIBUTE_MODELS = os.path.join(_DEMO_DATA, "models", "dlib_age_gender")
 MAX_UPLOAD_MB = 20
 QUEUE_SIZE = 4  # Recordings waiting behind the one being predicted.
 WAIT_SECONDS = 120  # A request waits at most this long for its result.

@@ -18,8 +18,8 @@ term and the decoder term (against the trained face decoder) can.
 import numpy as np
 
 from data_prep import clip_sources
-from experiments import demo_media
-from experiments import prediction_pass
+from experiments.app import demo_media
+from experiments.evaluation import prediction_pass
 from s2f_tf import run_record
 from s2f_tf import speech_to_face
 from s2f_tf.metrics import retrieval

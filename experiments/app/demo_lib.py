@@ -20,11 +20,12 @@ from apache_beam.options import pipeline_options
 from data_prep import clip_sources
 from data_prep import prepare_decoder_data_lib
 from data_prep import prepare_shards_lib
-from experiments import demo_media
-from experiments import evaluation_lib
-from experiments import real_pairs
-from experiments import report
-from experiments import voice_learning
+from experiments.app import demo_media
+from experiments.evaluation import evaluation_lib
+from experiments.evaluation import pairs_table
+from experiments.evaluation import real_pairs
+from experiments.evaluation import report
+from experiments.evaluation import voice_learning
 from s2f_tf import face_decoder_trainer
 from s2f_tf import progress
 from s2f_tf import speech_to_face
@@ -32,7 +33,8 @@ from s2f_tf import train_config
 from s2f_tf import voice_encoder_trainer
 from s2f_tf.metrics import side_by_side
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 DEFAULT_DATA_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
 CONFIGS = os.path.join(REPO_ROOT, "experiments", "configs")
 # Small real samples whose licences allow shipping them (README there).
@@ -413,7 +415,7 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
   with open(os.path.join(eval_dir, real_pairs.RESULT_FILE), "w") as f:
     json.dump(result, f, indent=2, default=float)
   with open(os.path.join(eval_dir, real_pairs.TABLE_FILE), "w") as f:
-    f.write(real_pairs.markdown_table(result) + "\n")
+    f.write(pairs_table.markdown_table(result) + "\n")
   clock.finish()
 
   results = evaluation_lib.evaluate(
@@ -427,7 +429,7 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
                      "real_pairs_f2f": report.rgb_figure(figures["f2f"])})
   report_path = os.path.join(eval_dir, evaluation_lib.REPORT_FILE)
   clock.finish()
-  print("\n" + real_pairs.markdown_table(result))
+  print("\n" + pairs_table.markdown_table(result))
   print("\nEvery face is an average-looking face correlated with a voice, "
         "never an identity.")
   print(f"\nPredicted face:  {face_png}\nReport:          {report_path}\n"

@@ -14,7 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from experiments import paper_numbers  # pylint: disable=g-import-not-at-top,wrong-import-position
+from experiments.evaluation import pairs_table  # pylint: disable=g-import-not-at-top,wrong-import-position
+from experiments.evaluation import paper_numbers  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 NOTICE = (
     "Speech2Face reconstructions are average-looking faces correlated with "
@@ -188,11 +189,10 @@ def _recall_rows(label, table, paper=None):
 
 def _real_pairs_section(results, figures):
   """The real-pairs table: s2f beside the paper's faces, held-out speakers."""
-  from experiments import real_pairs  # pylint: disable=g-import-not-at-top
   result = results.get("real_pairs")
   if not result:
     return []
-  header, rows = real_pairs.table_rows(result)
+  header, rows = pairs_table.table_rows(result)
   parts = [
       "<h2>Real voices of unseen speakers: s2f beside the paper's faces</h2>",
       f"<p>{result['clips']} held-out clips of {result['speakers']} speakers "
@@ -204,12 +204,12 @@ def _real_pairs_section(results, figures):
       "distillation term is 0 (no identity classifier). True faces read as "
       f"{result['true_gender']}.</p>",
       _table(header, rows)]
-  paired = real_pairs.paired_lines(result)
+  paired = pairs_table.paired_lines(result)
   if paired:
     parts.append("<p>Paired, same clips and speaker resamplings (95 %):</p>"
                  "<ul>" + "".join(f"<li>{html.escape(line)}</li>"
                                   for line in paired) + "</ul>")
-  parts += [f"<p>{html.escape(note)}</p>" for note in real_pairs.NOTES]
+  parts += [f"<p>{html.escape(note)}</p>" for note in pairs_table.NOTES]
   if "real_pairs" in figures:
     parts.append("<p>Columns of each triplet: true face | the paper's face "
                  "from the voice | s2f's face from the voice (held-out "
