@@ -190,7 +190,11 @@ class SpeechToFace:
     Raises media.MediaError subclasses (unreadable, no audio, too short,
     silence) with a message naming the file.
     """
-    waveform = media.load_speech(path)
+    return self.predict_waveform(media.load_speech(path))
+
+  def predict_waveform(self, waveform):
+    """(feature (dim,), image or None) of a 16 kHz mono waveform (n,), as
+    `predict_file` after decoding."""
     if self.windowed is None:
       feature = self._whole_clip(waveform[None]).numpy()[0]
     else:

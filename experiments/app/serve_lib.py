@@ -33,6 +33,7 @@ import cv2
 
 from s2f_tf import media
 from s2f_tf import speech_to_face
+from s2f_tf.audio import spectrogram
 from s2f_tf.metrics import attributes
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -43,6 +44,9 @@ _DEMO_DATA = os.path.join(os.path.dirname(os.path.dirname(
 EXAMPLES_DIR = os.path.join(_DEMO_DATA, "grid_av")
 ATTRIBUTE_MODELS = os.path.join(_DEMO_DATA, "models", "dlib_age_gender")
 MAX_UPLOAD_MB = 20
+# A refused upload of up to this size is read off before its 413 / 415
+# line, so the client reads the line; a larger one is cut off.
+DRAIN_MB = 256
 QUEUE_SIZE = 4  # Recordings waiting behind the one being predicted.
 WAIT_SECONDS = 120  # A request waits at most this long for its result.
 CAPTION = ("An average-looking face correlated with the voice — not the "
@@ -106,8 +110,11 @@ class Predictor:
 
   def __call__(self, path):
     started = time.perf_counter()
-    duration = media.probe(path)[0] or 0.0
-    _, image = self.model.predict_file(path)
+    # The length of the decoded audio: a browser recording's container
+    # (webm / ogg from MediaRecorder) often states no duration at all.
+    waveform = media.load_speech(path)
+    duration = len(waveform) / spectrogram.SAMPLE_RATE
+    _, image = self.model.predict_waveform(waveform)
     p = self.classifier.probabilities([image])
     female = float(p["gender"][0][self.classifier.gender_labels.index(
         "female")])
@@ -168,6 +175,15 @@ def _plain(error):
   return messages.get(getattr(error, "reason", ""), text)
 
 
+def _discard(stream, length):
+  """Reads `length` bytes of `stream` and drops them (a refused body)."""
+  while length > 0:
+    chunk = stream.read(min(length, 1 << 20))
+    if not chunk:
+      return
+    length -= len(chunk)
+
+
 def make_handler(worker, options):
   """The request handler class bound to one worker and its limits."""
   page = open(PAGE, "rb").read()
@@ -196,7 +212,8 @@ def make_handler(worker, options):
       if path == "/":
         self._send(200, page, "text/html; charset=utf-8")
       elif path == "/examples":
-        self._send(200, {"examples": sorted(voices)})
+        self._send(200, {"examples": sorted(voices),
+                         "max_upload_bytes": max_bytes})
       else:
         self._send(404, {"error": "Not found."})
 
@@ -208,12 +225,12 @@ def make_handler(worker, options):
       folder = tempfile.mkdtemp(prefix="s2f_serve_")
       try:
         example = urllib.parse.parse_qs(url.query).get("example", [""])[0]
+        length = int(self.headers.get("Content-Length") or 0)
         if example:
           if example not in voices:
             raise RequestError(f"No example voice {example!r}.", 404)
           path = voices[example]
         else:
-          length = int(self.headers.get("Content-Length") or 0)
           extension = check_upload(self.headers.get("X-Filename", ""),
                                    self.headers.get("Content-Type", ""),
                                    length, max_bytes)
@@ -230,7 +247,13 @@ def make_handler(worker, options):
         self._send(200 if "error" not in result else 422, result)
       except RequestError as e:
         if e.status in (413, 415):
-          self.close_connection = True  # the body was not read
+          # The body was not read. A client still sending it would see the
+          # connection reset instead of this line, so read it off first,
+          # up to DRAIN_MB (beyond that, close).
+          if length <= DRAIN_MB * 2**20:
+            _discard(self.rfile, length)
+          else:
+            self.close_connection = True
         self._send(e.status, {"error": str(e)})
       finally:
         shutil.rmtree(folder, ignore_errors=True)
