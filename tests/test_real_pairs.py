@@ -23,7 +23,8 @@ class RealPairsRunTest(tf.test.TestCase):
     with mock.patch.object(real_pairs, "run", functools.partial(
         real_pairs.run, compare=speech_to_face.SHIPPED_MODEL_DIR)):
       written = demo_lib.run_real_pairs(
-          out, pairs, shared_data.SHARED_DATA, sizes=demo_lib.PairsRun(
+          out, demo_lib.resolve(shared_data.SHARED_DATA, pairs),
+          sizes=demo_lib.PairsRun(
               train_clips=24, test_clips=14, decoder_steps=20,
               encoder_steps=4, bootstrap=50, shard_workers=1))
     result = written["real_pairs"]

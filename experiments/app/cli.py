@@ -174,10 +174,9 @@ def demo(argv):
     if FLAGS[name].value:
       console.require_path(name, FLAGS[name].value, "dir")
   from experiments.app import demo_lib  # pylint: disable=g-import-not-at-top
-  demo_lib.run_demo(FLAGS.out_dir or "s2f_demo", quick=FLAGS.quick,
-                    data_dir=FLAGS.data_dir,
-                    vgg_face_weights=FLAGS.vgg_face_weights,
-                    pairs_dir=FLAGS.pairs_dir, extra_faces=FLAGS.extra_faces,
+  data = demo_lib.resolve(FLAGS.data_dir, FLAGS.pairs_dir, FLAGS.extra_faces,
+                          FLAGS.vgg_face_weights)
+  demo_lib.run_demo(FLAGS.out_dir or "s2f_demo", data, quick=FLAGS.quick,
                     encoder_steps=FLAGS.encoder_steps)
   return 0
 

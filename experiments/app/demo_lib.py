@@ -130,26 +130,66 @@ class StageClock:
     print(line, flush=True)
 
 
-def resolve_data(data_dir, relative):
-  """data_dir/relative when it is there, else s2f's embedded copy
+@dataclasses.dataclass(frozen=True)
+class DemoData:
+  """Every input of the demo, resolved once (`resolve`); the stages read
+  only this.
+
+  root: the real-data folder (--data_dir, default ../shared/data).
+  grid: the folder holding grid_av/ (root, else s2f's embedded copy).
+  attribute_models: the CC0 age / gender networks ('' when absent).
+  face_photos: root/faces/img*.jpg (the small demo's decoder photos).
+  fsdd: the FSDD voices are there (the small demo's learning experiment).
+  pairs: the project-page pairs (--pairs_dir or root/speech2face_examples),
+    '' when absent.
+  extra_faces: more decoder photos (--extra_faces).
+  vgg_face_weights: a local VGG-Face file ('' = dlib128 / random stand-in).
+  """
+
+  root: str
+  grid: str
+  attribute_models: str
+  face_photos: tuple
+  fsdd: bool
+  pairs: str
+  extra_faces: str = ""
+  vgg_face_weights: str = ""
+
+
+def _embedded_or(root, relative):
+  """root/relative when it is there, else s2f's embedded copy
   (EMBEDDED_DATA: the GRID clips, CC BY 4.0; the CC0 age/gender networks),
-  else None."""
-  for root in (data_dir, EMBEDDED_DATA):
-    path = os.path.join(root, relative)
-    if os.path.exists(path):
-      return path
-  return None
+  else ''. Returns the folder that holds `relative`."""
+  for folder in (root, EMBEDDED_DATA):
+    if os.path.exists(os.path.join(folder, relative)):
+      return folder
+  return ""
 
 
-def _media(data_dir, out_dir, learning):
+def resolve(data_dir="", pairs_dir="", extra_faces="", vgg_face_weights=""):
+  """The demo's DemoData from its flags."""
+  root = data_dir or DEFAULT_DATA_DIR
+  models = _embedded_or(root, ATTRIBUTE_MODELS)
+  examples = os.path.join(root, real_pairs.EXAMPLES_SUBDIR)
+  return DemoData(
+      root=root, grid=_embedded_or(root, "grid_av"),
+      attribute_models=os.path.join(models, ATTRIBUTE_MODELS) if models
+      else "",
+      face_photos=tuple(sorted(glob.glob(os.path.join(root, "faces",
+                                                      "img*.jpg")))),
+      fsdd=os.path.isdir(os.path.join(root, "speech_fsdd")),
+      pairs=pairs_dir or (examples if os.path.isdir(examples) else ""),
+      extra_faces=extra_faces, vgg_face_weights=vgg_face_weights)
+
+
+def _media(data, out_dir, learning):
   """Stage 1: talking-face clips (GRID; plus the FSDD pairs); specs."""
   media_dir = os.path.join(out_dir, "media")
-  grid = resolve_data(data_dir, "grid_av")
-  demo_media.grid_clips(os.path.dirname(grid), media_dir)
+  demo_media.grid_clips(data.grid, media_dir)
   specs = clip_sources.video_folder(media_dir)
   if learning:
     specs += voice_learning.media_specs(
-        data_dir, os.path.join(out_dir, "fsdd_voices"),
+        data.root, os.path.join(out_dir, "fsdd_voices"),
         os.path.join(out_dir, "fsdd_faces"))
   return media_dir, specs
 
@@ -167,16 +207,15 @@ def _shards(specs, out_dir, vgg_face_weights):
   return summary, summary["splits"]["train"]["pattern"], test
 
 
-def _decoder_data(data_dir, out_dir, photos, vgg_face_weights):
-  """Stage 3: face photos (data_dir/faces, else the GRID speakers' frames)
-  -> the face decoder's data; its directory."""
+def _decoder_data(data, out_dir, photos):
+  """Stage 3: face photos (data.face_photos, else the GRID speakers'
+  frames) -> the face decoder's data; its directory."""
   photo_dir = os.path.join(out_dir, "decoder_photos")
   os.makedirs(photo_dir, exist_ok=True)
-  sources = sorted(glob.glob(os.path.join(data_dir, "faces", "img*.jpg")))
-  if not sources:
+  if not data.face_photos:
     real_pairs.decoder_photos([], photo_dir,
-                              resolve_data(data_dir, "grid_av"))
-  for path in sources[:photos]:
+                              os.path.join(data.grid, "grid_av"))
+  for path in data.face_photos[:photos]:
     target = os.path.join(photo_dir, os.path.basename(path))
     if not os.path.exists(target):
       os.symlink(os.path.abspath(path), target)
@@ -185,8 +224,8 @@ def _decoder_data(data_dir, out_dir, photos, vgg_face_weights):
       photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
           output_dir=decoder_data),
       lambda: prepare_decoder_data_lib.load_models(
-          DETECTOR, vgg_face_weights_path=vgg_face_weights,
-          allow_random_vgg_face=not vgg_face_weights))
+          DETECTOR, vgg_face_weights_path=data.vgg_face_weights,
+          allow_random_vgg_face=not data.vgg_face_weights))
   return decoder_data
 
 
@@ -241,31 +280,29 @@ def _print_next(encoder_run):
         f"--checkpoint {encoder_run} --audio YOUR.wav --out face.png")
 
 
-def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights="",
-             pairs_dir="", extra_faces="", encoder_steps=0):
-  """Runs the main job into `out_dir`; returns a dict of what it wrote.
+def run_demo(out_dir, data, quick=False, encoder_steps=0):
+  """Runs the main job into `out_dir` from `data` (a DemoData); returns a
+  dict of what it wrote.
 
   Full mode trains on the paper's public voice/face pairs when they are
-  there (`pairs_dir`, or data_dir/speech2face_examples): see
-  `run_real_pairs`. Otherwise, and with `quick`, the small pipeline runs.
+  there (data.pairs): see `run_real_pairs`. Otherwise, and with `quick`,
+  the small pipeline runs.
   """
-  data_dir = data_dir or DEFAULT_DATA_DIR
+  vgg_face_weights = data.vgg_face_weights
   if os.path.isdir(out_dir) and os.listdir(out_dir):
     print(f"{out_dir} holds an earlier run: its finished shards, data and "
           "checkpoints are reused (use a new --out_dir to start over).",
           flush=True)
   if not quick:
-    pairs = pairs_dir or real_pairs.find_pairs(data_dir)
-    if pairs:
-      return run_real_pairs(out_dir, pairs, data_dir, extra_faces,
+    if data.pairs:
+      return run_real_pairs(out_dir, data,
                             PairsRun(encoder_steps=encoder_steps))
     print(real_pairs.GET_EXAMPLES, flush=True)
   clock = StageClock("quick" if quick else "full")
   encoder_steps, decoder_steps, photos = QUICK if quick else FULL
   os.makedirs(out_dir, exist_ok=True)
-  learning = os.path.isdir(os.path.join(data_dir, "speech_fsdd")) and \
-      not quick
-  media_dir, specs = _media(data_dir, out_dir, learning)
+  learning = data.fsdd and not quick
+  media_dir, specs = _media(data, out_dir, learning)
   clock.finish(f"{len(specs)} clips")
 
   summary, train_pattern, test = _shards(specs, out_dir, vgg_face_weights)
@@ -275,7 +312,7 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights="",
   clock.finish(f"{summary['splits']['train']['examples']} train, "
                f"{test['examples']} test, skipped {summary['skipped']}")
 
-  decoder_data = _decoder_data(data_dir, out_dir, photos, vgg_face_weights)
+  decoder_data = _decoder_data(data, out_dir, photos)
   clock.finish()
   decoder_path = _train_decoder(decoder_data, out_dir, decoder_steps)
   clock.finish()
@@ -306,7 +343,7 @@ def run_demo(out_dir, quick=False, data_dir="", vgg_face_weights="",
       workdir=encoder_run, test_pattern=test_pattern, out_dir=eval_dir,
       decoder_path=decoder_path, database_size=100, num_craniofacial=100,
       image_samples=100,
-      attribute_models=resolve_data(data_dir, ATTRIBUTE_MODELS) or ""),
+      attribute_models=data.attribute_models),
                                     extra_results={"learning": learned}
                                     if learned else None)
   report = os.path.join(eval_dir, evaluation_lib.REPORT_FILE)
@@ -334,8 +371,7 @@ class PairsRun:
   shard_workers: int = 2
 
 
-def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
-                   sizes=PairsRun()):
+def run_real_pairs(out_dir, data, sizes=PairsRun()):
   """The main job on the paper's public voice/face pairs (face teacher
   dlib128): shards, face decoder on the training speakers' faces, voice
   encoder on their voices, then s2f's faces beside the paper's on the
@@ -343,7 +379,7 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
   clock = StageClock("real")
   teacher = real_pairs.TEACHER
   os.makedirs(out_dir, exist_ok=True)
-  train, test = real_pairs.split_specs(pairs_dir)
+  train, test = real_pairs.split_specs(data.pairs)
   train = train[:sizes.train_clips or None]
   test = test[:sizes.test_clips or None]
   clock.finish(f"{len(train)} training clips of "
@@ -368,7 +404,7 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
 
   photo_dir = os.path.join(out_dir, "decoder_photos")
   photos = real_pairs.decoder_photos(
-      train, photo_dir, os.path.join(data_dir, "grid_av"), extra_faces)
+      train, photo_dir, os.path.join(data.grid, "grid_av"), data.extra_faces)
   decoder_data = os.path.join(out_dir, "decoder_data")
   decoder_summary = prepare_decoder_data_lib.run(
       photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
@@ -404,9 +440,9 @@ def run_real_pairs(out_dir, pairs_dir, data_dir, extra_faces="",
   speech_to_face.write_outputs(feature, image, face_png)
   clock.finish(f"held-out voice {test[0].clip_id}")
 
-  attribute_models = resolve_data(data_dir, ATTRIBUTE_MODELS)
+  attribute_models = data.attribute_models
   result, figures = real_pairs.run(
-      encoder_run, decoder_path, pairs_dir, attribute_models,
+      encoder_run, decoder_path, data.pairs, attribute_models,
       splits["train"]["pattern"],
       bootstrap=sizes.bootstrap, limit=len(test),
       workers=sizes.shard_workers)

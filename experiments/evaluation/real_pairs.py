@@ -71,12 +71,6 @@ ROW_LABELS = {
 }
 
 
-def find_pairs(data_dir):
-  """The project-page pairs folder inside `data_dir`, or None."""
-  path = os.path.join(data_dir, EXAMPLES_SUBDIR)
-  return path if os.path.isdir(path) else None
-
-
 def split_specs(pairs_dir):
   """(train specs, test specs) of the committed speaker-disjoint split."""
   specs = clip_sources.speech2face_pairs(pairs_dir,
