@@ -66,17 +66,26 @@ def make_dataset(file_pattern, mean_landmarks, batch_size, is_training,
   ds = tf.data.TFRecordDataset(files).ignore_errors(log_warning=True)
   decode = functools.partial(face_decoder_example.decode,
                              teacher=teacher)
-  ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-  ds = ds.map(lambda e: parse(e, mean_landmarks),
-              num_parallel_calls=tf.data.AUTOTUNE,
-              deterministic=deterministic or None)
+
+  def parsed(records):
+    records = records.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    return records.map(lambda e: parse(e, mean_landmarks),
+                       num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=deterministic or None)
+
   if cache:  # 8-bit in memory: a quarter of float32's ~1.2 MB a face
-    ds = ds.map(_to_bytes, num_parallel_calls=tf.data.AUTOTUNE).cache().map(
-        _to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = parsed(ds).map(_to_bytes,
+                        num_parallel_calls=tf.data.AUTOTUNE).cache()
   if is_training:
     ds = ds.repeat()
     if not deterministic:
       ds = ds.shuffle(shuffle_buffer, seed=seed)
+  # Skipped examples are shuffled records or cached 8-bit tensors: a resumed
+  # run passes over them without parsing (or converting) any of them.
   if skip_examples:
     ds = ds.skip(skip_examples)
+  if cache:
+    ds = ds.map(_to_float, num_parallel_calls=tf.data.AUTOTUNE)
+  else:
+    ds = parsed(ds)
   return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

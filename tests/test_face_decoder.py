@@ -272,6 +272,26 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(cached["image"], plain["image"])  # 8-bit already
     self.assertAllEqual(cached["fc7"], plain["fc7"])
 
+  def test_a_resumed_stream_continues_the_shuffled_order(self):
+    # skip_examples passes over shuffled records (or cached 8-bit
+    # tensors), not parsed faces, and lands where the first run was.
+    root = self.create_tempdir().full_path
+    data = fake_shards.write_decoder_data(os.path.join(root, "data"), 6)
+    summary = shard_summary.read_decoder_data(data)
+
+    def fc7s(cache, skip, batches):
+      ds = face_decoder_input.make_dataset(
+          summary["pattern"], summary["mean_landmarks"], 2, True,
+          seed=7, shuffle_buffer=4, cache=cache, skip_examples=skip,
+          teacher=summary["teacher"]["name"])
+      return np.concatenate([b["fc7"].numpy() for b in ds.take(batches)])
+
+    for cache in (False, True):
+      whole = fc7s(cache, 0, 8)  # 16 examples: over two epochs of 6
+      self.assertAllEqual(fc7s(cache, 10, 3), whole[10:16])
+    # The same order with and without the cache.
+    self.assertAllEqual(fc7s(True, 0, 8), fc7s(False, 0, 8))
+
   def test_linked_photo_folders_are_read(self):
     # The real-pairs job links --extra_faces into its photo folder; the old
     # listing did not follow links, so every extra face was silently left out.
