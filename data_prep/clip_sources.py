@@ -9,7 +9,6 @@ import collections
 import csv
 import os
 
-from data_prep import prepare_shards_lib
 from s2f_tf import media
 
 
@@ -242,6 +241,9 @@ def pairs_split_rows(root, test_fraction, salt="s2f"):
   (clip, speaker, split): VoxCeleb1's test celebrities (pairs.csv's
   voxceleb1_split) are all in test, every other speaker by a salted hash of
   its id (`split_rule(speaker)`); the voice assistants are 'excluded'."""
+  # The shard job's speaker hash (imported here: the binaries read this
+  # module's constants for their flags without loading the job).
+  from data_prep import prepare_shards_lib  # pylint: disable=g-import-not-at-top
   known = read_pairs_csv(os.path.join(root, PAIRS_CSV))
   rows = []
   for folder, dataset in sorted(pair_folders(root).items()):

@@ -7,7 +7,6 @@ r"""Face-decoder data binary: flags -> options -> prepare_decoder_data_lib.run.
 from absl import flags
 
 from data_prep import model_flags
-from data_prep import prepare_decoder_data_lib as lib
 from s2f_tf import console
 
 flags.DEFINE_string("image_dir", None, "Folder of face photos.", required=True)
@@ -19,6 +18,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  from data_prep import prepare_decoder_data_lib as lib  # pylint: disable=g-import-not-at-top
   options = lib.DecoderDataOptions(output_dir=FLAGS.output_dir,
                                    flips=FLAGS.flips,
                                    min_face_pixels=FLAGS.min_face_pixels,

@@ -14,11 +14,10 @@ default; pass e.g. --runner=DataflowRunner and that runner's options after
 from absl import app
 from absl import flags
 from absl import logging
-from apache_beam.options import pipeline_options
 
 from data_prep import clip_sources
 from data_prep import model_flags
-from data_prep import prepare_shards_lib as lib
+from data_prep import shard_options
 from s2f_tf import console
 from s2f_tf.faces import face_detector
 
@@ -37,13 +36,13 @@ flags.DEFINE_string("pairs_dir", "", "Voice/face pairs in the Speech2Face "
 flags.DEFINE_string("split_file", clip_sources.PAIRS_SPLIT_FILE,
                     "clip,speaker,split of --pairs_dir ('' = speaker hash).")
 model_flags.define()
-flags.DEFINE_float("test_fraction", lib.TEST_FRACTION,
+flags.DEFINE_float("test_fraction", shard_options.TEST_FRACTION,
                    "Fraction of speakers in the test split.")
-flags.DEFINE_integer("examples_per_shard", lib.EXAMPLES_PER_SHARD,
+flags.DEFINE_integer("examples_per_shard", shard_options.EXAMPLES_PER_SHARD,
                      "Target examples per shard.")
-flags.DEFINE_float("min_seconds", lib.MIN_CLIP_SECONDS,
+flags.DEFINE_float("min_seconds", shard_options.MIN_CLIP_SECONDS,
                    "Shorter clips are skipped.")
-flags.DEFINE_float("max_audio_seconds", lib.MAX_AUDIO_SECONDS,
+flags.DEFINE_float("max_audio_seconds", shard_options.MAX_AUDIO_SECONDS,
                    "Audio stored per clip, from its start.")
 flags.DEFINE_float("crop_margin", face_detector.CROP_MARGIN,
                    "Face box enlargement before the square crop.")
@@ -88,13 +87,17 @@ def specs_from_flags():
 
 
 def main(argv):
-  options = lib.ShardOptions(
+  options = shard_options.ShardOptions(
       output_dir=FLAGS.output_dir, test_fraction=FLAGS.test_fraction,
       examples_per_shard=FLAGS.examples_per_shard,
       min_seconds=FLAGS.min_seconds,
       max_audio_seconds=FLAGS.max_audio_seconds,
       crop_margin=FLAGS.crop_margin, min_face_pixels=FLAGS.min_face_pixels,
       split_salt=FLAGS.split_salt, teacher=FLAGS.teacher)
+  # pylint: disable=g-import-not-at-top
+  from apache_beam.options import pipeline_options
+  from data_prep import prepare_shards_lib as lib
+  # pylint: enable=g-import-not-at-top
   loader = lib.model_loader(**model_flags.loader_kwargs())
   beam_options = pipeline_options.PipelineOptions(
       argv[1:], runner=FLAGS.runner, save_main_session=False)

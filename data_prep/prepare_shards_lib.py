@@ -26,9 +26,10 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import shard_files
+from data_prep import shard_options
 from s2f_tf import media
 from s2f_tf import progress
-from s2f_tf.audio import spectrogram
+from s2f_tf.audio import audio_format
 from s2f_tf.faces import face_descriptor
 from s2f_tf.faces import face_detector
 from s2f_tf.models import vgg_face
@@ -37,31 +38,13 @@ from tfrecords_schema import face_teacher
 from tfrecords_schema import speech_face
 
 SPLITS = ("train", "validation", "test")  # validation: only from a spec's own split
-# AVSpeech: 0.15 M test / 1.85 M clips (Sec. 4) ~ 8 % of speakers in test.
-TEST_FRACTION = 0.08
-EXAMPLES_PER_SHARD = 1000  # ~200 MB shards at 6 s per clip.
-MIN_CLIP_SECONDS = 3.0  # AVSpeech clips are 3-10 s (Sec. 4).
 # Decoders lose a few ms at clip edges (a 3.0 s GRID clip decodes to 2.978 s),
 # so the minimum is checked with this tolerance.
 DURATION_TOLERANCE_S = 0.05
-MAX_AUDIO_SECONDS = spectrogram.CLIP_SECONDS  # Training reads the first 6 s.
 JPEG_QUALITY = 95
 # Seed of the stand-in VGG-Face used without weights (demo only): every job
 # that builds one must get the same network, or their fc7 spaces differ.
 RANDOM_VGG_FACE_SEED = 2622
-
-
-@dataclasses.dataclass(frozen=True)
-class ShardOptions:
-  output_dir: str
-  test_fraction: float = TEST_FRACTION
-  examples_per_shard: int = EXAMPLES_PER_SHARD
-  min_seconds: float = MIN_CLIP_SECONDS
-  max_audio_seconds: float = MAX_AUDIO_SECONDS
-  crop_margin: float = face_detector.CROP_MARGIN
-  min_face_pixels: int = face_detector.MIN_FACE_PIXELS
-  split_salt: str = "s2f"
-  teacher: str = face_teacher.DEFAULT  # The face feature's network.
 
 
 class ShardModels:
@@ -106,7 +89,7 @@ def _unit_hash(text):
   return int(digest[:15], 16) / float(16 ** 15)
 
 
-def split_of(speaker_id, test_fraction=TEST_FRACTION, salt="s2f"):
+def split_of(speaker_id, test_fraction=shard_options.TEST_FRACTION, salt="s2f"):
   """'train' or 'test', by a hash of the speaker: no speaker in both."""
   return "test" if _unit_hash(f"{salt}:{speaker_id}") < test_fraction \
       else "train"
@@ -175,13 +158,13 @@ def prepare_clip(spec, models, options):
   jpeg = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
                       [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()
   serialized = speech_face.encode(
-      waveform=waveform, sample_rate=spectrogram.SAMPLE_RATE, fc7=fc7,
+      waveform=waveform, sample_rate=audio_format.SAMPLE_RATE, fc7=fc7,
       clip_id=spec.clip_id, speaker_id=spec.speaker_id, face_jpeg=jpeg,
       face_box=face_detector.normalized_box(box, frame.shape),
       teacher=options.teacher,
       frame_time_s=frame_time, source_path=spec.media_path,
       source_dataset=spec.dataset, start_s=start, end_s=end)
-  return serialized, len(waveform) / float(spectrogram.SAMPLE_RATE)
+  return serialized, len(waveform) / float(audio_format.SAMPLE_RATE)
 
 
 class ShardDoFn(beam.DoFn):
@@ -369,7 +352,7 @@ def run(specs, options, loader, pipeline_options=None):
 
   Args:
     specs: ClipSpecs from `clip_sources`.
-    options: ShardOptions.
+    options: shard_options.ShardOptions.
     loader: zero-argument callable returning ShardModels, called once per
       worker (tests pass fakes).
     pipeline_options: beam PipelineOptions (default: in-process runner).

@@ -12,11 +12,7 @@ import os
 
 from absl import flags
 
-from experiments.evaluation import vgg_face_check_lib as lib
 from s2f_tf import console
-from s2f_tf.faces import face_detector
-from s2f_tf.models import vgg_face
-from s2f_tf.models import vgg_face_weights
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 flags.DEFINE_string("weights", None, "VGG-Face .h5 or .mat.", required=True)
@@ -29,6 +25,12 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  # pylint: disable=g-import-not-at-top
+  from experiments.evaluation import vgg_face_check_lib as lib
+  from s2f_tf.faces import face_detector
+  from s2f_tf.models import vgg_face
+  from s2f_tf.models import vgg_face_weights
+  # pylint: enable=g-import-not-at-top
   model = vgg_face_weights.load_vgg_face_weights(vgg_face.build_vgg_face(),
                                                  FLAGS.weights)
   result = lib.check(functools.partial(vgg_face.extract_fc7, model),

@@ -16,18 +16,19 @@ Every EvalConfig field is a flag; a --config JSON may set them too.
 
 from absl import flags
 
-from experiments.evaluation import evaluation_lib
+from experiments.evaluation import eval_config
 from s2f_tf import console
 from s2f_tf import run_config
 
 flags.DEFINE_string("config", "", "Optional EvalConfig JSON.")
-run_config.define_flags(evaluation_lib.EvalConfig)
+run_config.define_flags(eval_config.EvalConfig)
 FLAGS = flags.FLAGS
 
 
 def main(argv):
   del argv
-  config = run_config.from_flags(evaluation_lib.EvalConfig, FLAGS.config)
+  config = run_config.from_flags(eval_config.EvalConfig, FLAGS.config)
+  from experiments.evaluation import evaluation_lib  # pylint: disable=g-import-not-at-top
   results = evaluation_lib.evaluate(config)
   if config.worker_index >= 0:
     print(f"Worker {config.worker_index} of {config.num_workers}: wrote its "

@@ -14,7 +14,6 @@ import os
 from experiments import training_binary
 from s2f_tf import console
 from s2f_tf import train_config
-from s2f_tf import voice_encoder_trainer
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "configs", "voice_encoder")
@@ -22,7 +21,7 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 training_binary.define(train_config.TrainConfig,
                        os.path.join(CONFIG_DIR, "paper.json"))
 main = training_binary.main_fn(train_config.TrainConfig,
-                               voice_encoder_trainer.train)
+                               "s2f_tf.voice_encoder_trainer")
 
 
 def run():

@@ -10,7 +10,6 @@ import os
 
 from experiments import training_binary
 from s2f_tf import console
-from s2f_tf import face_decoder_trainer
 from s2f_tf import train_config
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -19,7 +18,7 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 training_binary.define(train_config.DecoderTrainConfig,
                        os.path.join(CONFIG_DIR, "default.json"))
 main = training_binary.main_fn(train_config.DecoderTrainConfig,
-                               face_decoder_trainer.train)
+                               "s2f_tf.face_decoder_trainer")
 
 
 def run():

@@ -77,6 +77,7 @@ def main(argv):
   from apache_beam.options import pipeline_options
   from data_prep import prepare_decoder_data_lib
   from data_prep import prepare_shards_lib
+  from data_prep import shard_options
   from experiments.evaluation import ge2e_head_selection
   from experiments.evaluation import pairs_table
   from experiments.evaluation import real_pairs
@@ -97,7 +98,7 @@ def main(argv):
       direct_num_workers=FLAGS.workers, direct_running_mode="multi_processing",
       default_sdk_harness_log_level="WARNING") if FLAGS.workers > 1 else None
   shards = prepare_shards_lib.run(
-      fit + validation + test, prepare_shards_lib.ShardOptions(
+      fit + validation + test, shard_options.ShardOptions(
           output_dir=os.path.join(out, "shards"), examples_per_shard=128,
           teacher=TEACHER),
       prepare_shards_lib.model_loader(detector="hog_cnn", teacher=TEACHER),

@@ -5,10 +5,11 @@ defaults), --num_cpu_devices (tests: split the CPU into logical devices) and
 one flag per leaf of the config class; `main` builds the config and trains.
 """
 
+import importlib
+
 from absl import flags
 
 from s2f_tf import run_config
-from s2f_tf import strategy as strategy_lib
 
 
 def define(config_class, default_config):
@@ -21,13 +22,16 @@ def define(config_class, default_config):
   run_config.define_flags(config_class)
 
 
-def main_fn(config_class, train_fn):
-  """absl main: flags -> config_class -> train_fn(config, workdir)."""
+def main_fn(config_class, trainer_module):
+  """absl main: flags -> config_class -> trainer_module.train(config,
+  workdir). The trainer (TensorFlow, Keras) is imported only then, so
+  `--help` answers without it."""
   def main(argv):
     del argv
     values = flags.FLAGS
+    config = run_config.from_flags(config_class, values.config)
+    from s2f_tf import strategy as strategy_lib  # pylint: disable=g-import-not-at-top
     if values.num_cpu_devices:
       strategy_lib.split_cpu(values.num_cpu_devices)
-    train_fn(run_config.from_flags(config_class, values.config),
-             values.workdir)
+    importlib.import_module(trainer_module).train(config, values.workdir)
   return main

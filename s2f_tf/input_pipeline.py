@@ -12,12 +12,13 @@ import functools
 import numpy as np
 import tensorflow as tf
 
+from s2f_tf.audio import audio_format
 from s2f_tf.audio import spectrogram
 from tfrecords_schema import face_teacher
 from tfrecords_schema import shard_summary
 from tfrecords_schema import speech_face
 
-FACE_IMAGE_SIZE = speech_face.FACE_SIZE
+FACE_IMAGE_SIZE = face_teacher.FACE_SIZE
 # `tfds:DIR:SPLIT` reads a shard directory through TFDS (its metadata is
 # written by the shard job), with TFDS split slicing: tfds:/data:train[:10%].
 TFDS_PREFIX = "tfds:"
@@ -55,7 +56,7 @@ WAVEFORM = "waveform"  # The ge2e encoder's input.
 NETWORK_INPUTS = (SPECTROGRAM, WAVEFORM)
 
 
-def parse(example, is_training, segment_seconds=spectrogram.CLIP_SECONDS,
+def parse(example, is_training, segment_seconds=audio_format.CLIP_SECONDS,
           with_images=False, with_ids=False, network_input=SPECTROGRAM):
   """A decoded example -> model inputs and targets.
 
@@ -66,7 +67,7 @@ def parse(example, is_training, segment_seconds=spectrogram.CLIP_SECONDS,
   """
   del is_training
   tf.debugging.assert_equal(
-      example["sample_rate"], tf.constant(spectrogram.SAMPLE_RATE, tf.int64),
+      example["sample_rate"], tf.constant(audio_format.SAMPLE_RATE, tf.int64),
       message="shard audio must be 16 kHz; regenerate the shards")
   if network_input == WAVEFORM:
     network = spectrogram.repeat_to_length(
@@ -84,7 +85,7 @@ def parse(example, is_training, segment_seconds=spectrogram.CLIP_SECONDS,
 
 
 def make_dataset(file_pattern, batch_size, is_training,
-                 segment_seconds=spectrogram.CLIP_SECONDS, shuffle_buffer=4096,
+                 segment_seconds=audio_format.CLIP_SECONDS, shuffle_buffer=4096,
                  deterministic=False, seed=None, repeat=None,
                  with_images=False, with_ids=False, drop_remainder=True,
                  skip_examples=0, shard=None, teacher=face_teacher.DEFAULT,

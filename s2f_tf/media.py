@@ -19,7 +19,8 @@ import subprocess
 import cv2
 import numpy as np
 
-from s2f_tf.audio import spectrogram
+from s2f_tf.audio import audio_format
+
 
 # Below this RMS level (dBFS) a clip is treated as silence. -60 dBFS is about
 # 30 LSB of 16-bit audio: microphone hiss, no speech. Not in the paper.
@@ -81,7 +82,7 @@ def _audio_stream_state(path):
   return "audio" if result.stdout.strip() else "no_audio"
 
 
-def load_audio(path, sample_rate=spectrogram.SAMPLE_RATE, start_s=0.0,
+def load_audio(path, sample_rate=audio_format.SAMPLE_RATE, start_s=0.0,
                duration_s=None):
   """Decodes `path` to mono float32 samples in [-1, 1] at `sample_rate` Hz.
 
@@ -132,7 +133,7 @@ def rms_dbfs(waveform):
 
 
 def check_speech(waveform, path="<waveform>",
-                 sample_rate=spectrogram.SAMPLE_RATE,
+                 sample_rate=audio_format.SAMPLE_RATE,
                  min_seconds=MIN_INFERENCE_SECONDS,
                  silence_rms_dbfs=SILENCE_RMS_DBFS):
   """Raises TooShortError or SilenceError unless `waveform` can be used."""

@@ -10,8 +10,8 @@ record). Config files store only what differs from these defaults.
 import dataclasses
 
 from s2f_tf import run_config
-from s2f_tf.audio import spectrogram
-from s2f_tf.losses import speech2face_loss
+from s2f_tf.audio import audio_format
+from s2f_tf.losses import loss_weights
 from tfrecords_schema import face_teacher
 
 
@@ -64,7 +64,7 @@ class EncoderDataConfig(run_config.RunConfig):
   eval_pattern: str = ""  # Glob of the eval shards ("": no evaluation).
   batch_size: int = 8  # Sec. 4.
   epochs: float = 3.0  # Sec. 4.
-  segment_seconds: float = spectrogram.CLIP_SECONDS  # Speech per example.
+  segment_seconds: float = audio_format.CLIP_SECONDS  # Speech per example.
   shuffle_buffer: int = 4096  # Examples in the shuffle buffer.
 
 
@@ -90,9 +90,9 @@ class EncoderModelConfig(run_config.RunConfig):
   # (WORKSPACE.md).
   zero_init_output: bool = True
   loss_type: str = "paper"  # 'paper' (Eq. 1) or 'pixel' (Fig. 8 ablation).
-  lambda1: float = speech2face_loss.LAMBDA1  # Eq. 1 weight of the f_dec L1.
-  lambda2: float = speech2face_loss.LAMBDA2  # Eq. 1 distillation weight.
-  temperature: float = speech2face_loss.DISTILL_TEMPERATURE  # Eq. 1 T.
+  lambda1: float = loss_weights.LAMBDA1  # Eq. 1 weight of the f_dec L1.
+  lambda2: float = loss_weights.LAMBDA2  # Eq. 1 distillation weight.
+  temperature: float = loss_weights.DISTILL_TEMPERATURE  # Eq. 1 T.
   decoder_path: str = ""  # Exported face decoder (.keras); "" = random fc.
   fc8_weights: str = ""  # VGG-Face .h5/.mat for fc8; "" = random fc8.
   # Train against seeded random f_dec / fc8 when decoder_path / fc8_weights
@@ -147,7 +147,7 @@ class TrainConfig(run_config.RunConfig):
     """Raises ValueError naming the flag of the first bad value."""
     from s2f_tf.models import voice_encoder  # pylint: disable=g-import-not-at-top
     _check_shared_sections(self)
-    _check_choices(self, {"loss_type": speech2face_loss.LOSS_TYPES,
+    _check_choices(self, {"loss_type": loss_weights.LOSS_TYPES,
                           "encoder": voice_encoder.ENCODERS,
                           "teacher": tuple(face_teacher.TEACHERS)})
     if self.fc8_weights and not face_teacher.get(

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from experiments.evaluation import eval_config
+
 from experiments.evaluation import evaluation_lib
 from experiments.evaluation import prediction_pass
 from s2f_tf import voice_encoder_trainer
@@ -38,7 +40,7 @@ class EvaluationTest(tf.test.TestCase):
     root = self.create_tempdir().full_path
     workdir, test, decoder_path = tiny_model.tiny_run(root)
     out = os.path.join(root, "eval")
-    config = evaluation_lib.EvalConfig(
+    config = eval_config.EvalConfig(
         workdir=workdir, test_pattern=test, out_dir=out,
         decoder_path=decoder_path, num_craniofacial=12, database_size=10,
         ablations=f"same_run={workdir}")
@@ -103,7 +105,7 @@ class EvaluationTest(tf.test.TestCase):
     test = fake_shards.write_shards(os.path.join(root, "many"), "test", 300,
                                     num_shards=3, seconds=1.5, seed=7,
                                     num_speakers=300, fc7_shift=False)
-    config = evaluation_lib.EvalConfig(
+    config = eval_config.EvalConfig(
         workdir=workdir, test_pattern=test, segments="3", num_tsne=20,
         database_size=300, gallery_size=100, num_galleries=3,
         image_samples=4, batch_size=50)
@@ -130,7 +132,7 @@ class EvaluationTest(tf.test.TestCase):
       self.assertAllClose(gallery[metric][10], 10.0, atol=6.0)
       self.assertAllClose(gallery[metric][5], 5.0, atol=4.5)
     self.assertLen(shuffled["config"], len(dataclasses.fields(
-        evaluation_lib.EvalConfig)))
+        eval_config.EvalConfig)))
 
   def test_memory_bounded_by_uniform_samples(self):
     root = self.create_tempdir().full_path

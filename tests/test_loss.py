@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from s2f_tf.losses import loss_weights
 from s2f_tf.losses import speech2face_loss
 
 
@@ -50,9 +51,9 @@ class LossTest(tf.test.TestCase):
                       self.b_vgg, 0.025, 200.0, 2.0)
 
   def test_paper_constants(self):
-    self.assertEqual(speech2face_loss.LAMBDA1, 0.025)
-    self.assertEqual(speech2face_loss.LAMBDA2, 200.0)
-    self.assertEqual(speech2face_loss.DISTILL_TEMPERATURE, 2.0)
+    self.assertEqual(loss_weights.LAMBDA1, 0.025)
+    self.assertEqual(loss_weights.LAMBDA2, 200.0)
+    self.assertEqual(loss_weights.DISTILL_TEMPERATURE, 2.0)
 
   def test_terms_match_numpy(self):
     terms = self.loss.per_example(self.v_f, tf.constant(self.v_s))

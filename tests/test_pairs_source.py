@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from data_prep import clip_sources
 from data_prep import prepare_shards_lib
+from data_prep import shard_options
 from s2f_tf import input_pipeline
 from tests import shared_data
 from tfrecords_schema import face_teacher
@@ -78,7 +79,7 @@ class PairsReaderTest(tf.test.TestCase):
     specs = clip_sources.speech2face_pairs(self.root, split_file)
     out = os.path.join(self.root, "shards")
     summary = prepare_shards_lib.run(
-        specs, prepare_shards_lib.ShardOptions(
+        specs, shard_options.ShardOptions(
             output_dir=out, teacher=face_teacher.DLIB128),
         prepare_shards_lib.model_loader(detector="hog",
                                         teacher=face_teacher.DLIB128))

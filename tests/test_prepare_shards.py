@@ -8,6 +8,7 @@ import tensorflow_datasets as tfds
 
 from data_prep import clip_sources
 from data_prep import prepare_shards_lib as lib
+from data_prep import shard_options
 from data_prep import shard_files
 from s2f_tf import input_pipeline
 from s2f_tf.faces import face_detector
@@ -75,7 +76,7 @@ class PrepareShardsTest(tf.test.TestCase):
     # A salt that puts good speakers in both splits (the rule is a hash).
     salt = next(s for s in map(str, range(100)) if len(
         {lib.split_of(sp, 0.5, s) for sp in GOOD_SPEAKERS}) == 2)
-    options = lib.ShardOptions(
+    options = shard_options.ShardOptions(
         output_dir=os.path.join(root, "shards"), test_fraction=0.5,
         examples_per_shard=3, min_face_pixels=110, split_salt=salt)
     summary = lib.run(specs, options, fake_loader)
@@ -222,12 +223,12 @@ class PrepareShardsTest(tf.test.TestCase):
     self.assertEqual(specs[1].speaker_id, "xyz")
     # The published split wins over the speaker hash.
     published = clip_sources.avspeech(csv_path, root, split="test")
-    keyed, _ = lib.plan(published + specs, lib.ShardOptions(
+    keyed, _ = lib.plan(published + specs, shard_options.ShardOptions(
         output_dir=root, test_fraction=0.0))
     self.assertEqual(sorted(key[0] for key, _ in keyed),
                      ["test", "test", "train", "train"])
     keyed, _ = lib.plan(clip_sources.avspeech(csv_path, root, split="train"),
-                        lib.ShardOptions(output_dir=root, test_fraction=1.0))
+                        shard_options.ShardOptions(output_dir=root, test_fraction=1.0))
     self.assertEqual([key[0] for key, _ in keyed], ["train", "train"])
     vox = os.path.join(root, "vox", "id001", "vidA")
     faces = os.path.join(root, "faces", "id001", "vidA")

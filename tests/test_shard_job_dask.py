@@ -10,6 +10,7 @@ import tensorflow as tf
 from apache_beam.options import pipeline_options
 from data_prep import clip_sources
 from data_prep import prepare_shards_lib as lib
+from data_prep import shard_options
 from tests import shared_data
 from tfrecords_schema import speech_face
 
@@ -35,7 +36,7 @@ class DaskRunnerTest(tf.test.TestCase):
     with open(os.path.join(videos, "corrupt.mp4"), "wb") as f:
       f.write(b"\x00not a video" * 100)
     specs = clip_sources.video_folder(videos)
-    options = lambda out: lib.ShardOptions(output_dir=out, test_fraction=0.3,
+    options = lambda out: shard_options.ShardOptions(output_dir=out, test_fraction=0.3,
                                            examples_per_shard=2)
     loader = lib.model_loader(detector="hog", allow_random_vgg_face=True)
     local = lib.run(specs, options(os.path.join(root, "local")), loader)

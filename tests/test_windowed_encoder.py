@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from s2f_tf import windowed_encoder
 from s2f_tf import media
+from s2f_tf.audio import audio_format
 from s2f_tf.audio import spectrogram
 from s2f_tf.models import voice_encoder
 from tests import shared_data
@@ -22,9 +23,9 @@ def long_speech(seconds):
   for path in recordings:
     pieces.append(media.load_audio(path))
     total += len(pieces[-1])
-    if total >= seconds * spectrogram.SAMPLE_RATE:
+    if total >= seconds * audio_format.SAMPLE_RATE:
       break
-  return np.concatenate(pieces)[:int(seconds * spectrogram.SAMPLE_RATE)]
+  return np.concatenate(pieces)[:int(seconds * audio_format.SAMPLE_RATE)]
 
 
 def encoder_with_trained_bn():

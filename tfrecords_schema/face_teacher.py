@@ -14,6 +14,10 @@ one teacher never meets a model of another.
 
 import collections
 
+# Every teacher reads 224 x 224 face crops: VGG-Face's input (Sec. 3); the
+# shard job stores crops of this size.
+FACE_SIZE = 224
+
 
 class Teacher(collections.namedtuple(
     "Teacher", "name dim has_identity_classifier description")):

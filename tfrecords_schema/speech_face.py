@@ -41,7 +41,6 @@ _END_S = "source/end_s"
 
 # VGG-Face fc7, the paper's face feature (Sec. 3).
 FC7_DIM = face_teacher.TEACHERS[face_teacher.VGG_FACE_FC7].dim
-FACE_SIZE = 224  # Face crops are 224 x 224 (Sec. 3).
 
 
 

@@ -20,7 +20,9 @@ from apache_beam.options import pipeline_options
 from data_prep import clip_sources
 from data_prep import prepare_decoder_data_lib
 from data_prep import prepare_shards_lib
+from data_prep import shard_options
 from experiments.app import demo_media
+from experiments.evaluation import eval_config
 from experiments.evaluation import evaluation_lib
 from experiments.evaluation import pairs_table
 from experiments.evaluation import real_pairs
@@ -200,7 +202,7 @@ def _shards(specs, out_dir, vgg_face_weights):
       detector=DETECTOR, vgg_face_weights_path=vgg_face_weights,
       allow_random_vgg_face=not vgg_face_weights)
   summary = prepare_shards_lib.run(
-      specs, prepare_shards_lib.ShardOptions(
+      specs, shard_options.ShardOptions(
           output_dir=os.path.join(out_dir, "shards"), test_fraction=0.2,
           examples_per_shard=16), loader)
   test = summary["splits"].get("test", {"examples": 0})
@@ -339,7 +341,7 @@ def run_demo(out_dir, data, quick=False, encoder_steps=0):
       json.dump(learned, f, indent=2)
   clock.finish()
 
-  results = evaluation_lib.evaluate(evaluation_lib.EvalConfig(
+  results = evaluation_lib.evaluate(eval_config.EvalConfig(
       workdir=encoder_run, test_pattern=test_pattern, out_dir=eval_dir,
       decoder_path=decoder_path, database_size=100, num_craniofacial=100,
       image_samples=100,
@@ -394,7 +396,7 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
       default_sdk_harness_log_level="WARNING") if sizes.shard_workers > 1 \
       else None
   summary = prepare_shards_lib.run(
-      train + test, prepare_shards_lib.ShardOptions(
+      train + test, shard_options.ShardOptions(
           output_dir=os.path.join(out_dir, "shards"), examples_per_shard=128,
           teacher=teacher), loader, beam_options)
   splits = summary["splits"]
@@ -455,7 +457,7 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
   clock.finish()
 
   results = evaluation_lib.evaluate(
-      evaluation_lib.EvalConfig(
+      eval_config.EvalConfig(
           workdir=encoder_run, test_pattern=splits["test"]["pattern"],
           out_dir=eval_dir, decoder_path=decoder_path, database_size=100,
           num_craniofacial=50, image_samples=100,

@@ -33,7 +33,7 @@ import cv2
 
 from s2f_tf import media
 from s2f_tf import speech_to_face
-from s2f_tf.audio import spectrogram
+from s2f_tf.audio import audio_format
 from s2f_tf.metrics import attributes
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -113,7 +113,7 @@ class Predictor:
     # The length of the decoded audio: a browser recording's container
     # (webm / ogg from MediaRecorder) often states no duration at all.
     waveform = media.load_speech(path)
-    duration = len(waveform) / spectrogram.SAMPLE_RATE
+    duration = len(waveform) / audio_format.SAMPLE_RATE
     _, image = self.model.predict_waveform(waveform)
     p = self.classifier.probabilities([image])
     female = float(p["gender"][0][self.classifier.gender_labels.index(

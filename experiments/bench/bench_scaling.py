@@ -25,6 +25,7 @@ from absl import flags
 
 from data_prep import clip_sources
 from data_prep import prepare_shards_lib
+from data_prep import shard_options
 from experiments.bench import local_workers
 from experiments.bench import workloads
 from s2f_tf import run_record
@@ -77,7 +78,7 @@ def shard_rate(specs, workers, out):
                                              allow_random_vgg_face=True)
     start = time.perf_counter()
     summary = prepare_shards_lib.run(
-        specs, prepare_shards_lib.ShardOptions(output_dir=out,
+        specs, shard_options.ShardOptions(output_dir=out,
                                                examples_per_shard=4),
         loader, options)
     seconds = time.perf_counter() - start

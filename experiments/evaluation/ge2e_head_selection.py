@@ -103,8 +103,8 @@ def select(shards, decoder_path, attribute_models, widths=(0, 256, 512),
   from experiments.evaluation import evaluation_lib  # pylint: disable=g-import-not-at-top
   from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
   from s2f_tf import frozen_heads  # pylint: disable=g-import-not-at-top
+  from s2f_tf.audio import audio_format  # pylint: disable=g-import-not-at-top
   from s2f_tf.metrics import feature_space  # pylint: disable=g-import-not-at-top
-  from s2f_tf.audio import spectrogram  # pylint: disable=g-import-not-at-top
   with open(os.path.join(shards, "summary.json")) as f:
     splits = json.load(f)["splits"]
   if "validation" not in splits:
@@ -112,9 +112,9 @@ def select(shards, decoder_path, attribute_models, widths=(0, 256, 512),
                      "with real_pairs.validation_split's speakers")
   cache = cache or os.path.join(shards, "ge2e_dvectors_{}.npz")
   fit = read_split(splits["train"]["pattern"], cache.format("train"),
-                   spectrogram.CLIP_SECONDS)
+                   audio_format.CLIP_SECONDS)
   val = read_split(splits["validation"]["pattern"],
-                   cache.format("validation"), spectrogram.CLIP_SECONDS)
+                   cache.format("validation"), audio_format.CLIP_SECONDS)
   decoder_fc, decoder = frozen_heads.load_face_decoder(decoder_path,
                                                        teacher=TEACHER)
   with real_pairs.Readers(attribute_models, workers) as readers:

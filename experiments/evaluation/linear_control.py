@@ -14,6 +14,7 @@ other row, so a trained voice encoder has a floor to beat.
 import numpy as np
 import tensorflow as tf
 
+from s2f_tf.audio import audio_format
 from s2f_tf.audio import spectrogram
 
 MEL_BANDS = 64  # SPEC: 64-band log-mel mean + std.
@@ -22,7 +23,7 @@ ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)  # Ridge strengths tried.
 FOLDS = 5  # Speaker-grouped folds for choosing the ridge strength.
 
 
-def voice_features(waveform, seconds=spectrogram.CLIP_SECONDS):
+def voice_features(waveform, seconds=audio_format.CLIP_SECONDS):
   """(128,) float64: mean and std over time of the 64-band log-mel power
   of the first `seconds` of a 16 kHz waveform (repeated if shorter)."""
   clip = spectrogram.repeat_to_length(
@@ -37,8 +38,8 @@ def voice_features(waveform, seconds=spectrogram.CLIP_SECONDS):
 
 def _mel_matrix():
   return tf.signal.linear_to_mel_weight_matrix(
-      MEL_BANDS, spectrogram.NUM_FREQ_BINS, spectrogram.SAMPLE_RATE, 0.0,
-      spectrogram.SAMPLE_RATE / 2).numpy().astype(np.float64)
+      MEL_BANDS, spectrogram.NUM_FREQ_BINS, audio_format.SAMPLE_RATE, 0.0,
+      audio_format.SAMPLE_RATE / 2).numpy().astype(np.float64)
 
 
 class Ridge:

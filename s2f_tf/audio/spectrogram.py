@@ -15,9 +15,8 @@ import keras
 from keras import ops
 import numpy as np
 
-SAMPLE_RATE = 16000  # Hz, Sec. 4.
-CLIP_SECONDS = 6.0  # Training clip length, Sec. 4.
-SHORT_CLIP_SECONDS = 3.0  # The 3 s test condition, Table 2 / Sec. 5.
+from s2f_tf.audio import audio_format
+
 FRAME_LENGTH = 400  # 25 ms Hann window at 16 kHz, Sec. 4.
 FRAME_STEP = 160  # 10 ms hop, Sec. 4.
 FFT_LENGTH = 512  # Sec. 4.
@@ -28,7 +27,7 @@ POWER_LAW_EXPONENT = 0.3  # sgn(S)|S|^0.3, Sec. 4.
 PERIODIC_WINDOW = True
 
 
-def num_samples(seconds, sample_rate=SAMPLE_RATE):
+def num_samples(seconds, sample_rate=audio_format.SAMPLE_RATE):
   return int(round(seconds * sample_rate))
 
 
@@ -86,7 +85,7 @@ def compressed_spectrogram(waveform, exponent=POWER_LAW_EXPONENT,
                    axis=-1)
 
 
-def training_spectrogram(waveform, seconds=CLIP_SECONDS):
+def training_spectrogram(waveform, seconds=audio_format.CLIP_SECONDS):
   """First `seconds` of a clip (short clips repeated) as the network input."""
   return compressed_spectrogram(
       repeat_to_length(waveform, num_samples(seconds)))

@@ -14,9 +14,10 @@ import collections
 import cv2
 import numpy as np
 
-from tfrecords_schema import speech_face
+from tfrecords_schema import face_teacher
 
-CROP_SIZE = speech_face.FACE_SIZE  # Crops are resized to this.
+
+CROP_SIZE = face_teacher.FACE_SIZE  # Crops are resized to this.
 CROP_MARGIN = 0.3  # Square side = (1 + margin) x the box side; WORKSPACE.md.
 MIN_FACE_PIXELS = 50  # Faces with a smaller box side are skipped as tiny.
 # A second face at least this fraction of the largest one's area makes the

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 
 from s2f_tf.faces import face_detector
-from tfrecords_schema import speech_face
+from tfrecords_schema import face_teacher
 
 NUM_LANDMARKS = 68  # dlib / iBUG 300-W layout.
-ALIGNED_SIZE = speech_face.FACE_SIZE  # The aligned (canonical) frame.
+ALIGNED_SIZE = face_teacher.FACE_SIZE  # The aligned (canonical) frame.
 # (x, y) in the 224 x 224 aligned frame of: the image-left eye centre, the
 # image-right eye centre, the mouth centre. A loose frontal crop with the chin
 # and brows inside; see WORKSPACE.md.

@@ -15,10 +15,8 @@ average over the global batch.
 import keras
 from keras import ops
 
-LOSS_TYPES = ("paper", "pixel")  # Eq. 1; the Fig. 8 pixel-loss ablation.
-LAMBDA1 = 0.025  # Eq. 1, Sec. 3.2.
-LAMBDA2 = 200.0  # Eq. 1, Sec. 3.2.
-DISTILL_TEMPERATURE = 2.0  # T of L_distill, Sec. 3.2.
+from s2f_tf.losses import loss_weights
+
 _EPSILON = 1e-12
 
 
@@ -28,7 +26,7 @@ def _l2_normalize(x):
 
 
 def distillation(teacher_logits, student_logits,
-                 temperature=DISTILL_TEMPERATURE):
+                 temperature=loss_weights.DISTILL_TEMPERATURE):
   """-sum_i p_i(teacher) log p_i(student), p = softmax(logits / T), per row."""
   p_teacher = ops.softmax(teacher_logits / temperature, axis=-1)
   log_p_student = ops.log_softmax(student_logits / temperature, axis=-1)
@@ -49,10 +47,10 @@ class Speech2FaceLoss:
     loss_type: 'paper' (Eq. 1) or 'pixel' (L1 between decoded images, Fig. 8).
   """
 
-  def __init__(self, decoder_fc, fc8, lambda1=LAMBDA1, lambda2=LAMBDA2,
-               temperature=DISTILL_TEMPERATURE, face_decoder=None,
+  def __init__(self, decoder_fc, fc8, lambda1=loss_weights.LAMBDA1, lambda2=loss_weights.LAMBDA2,
+               temperature=loss_weights.DISTILL_TEMPERATURE, face_decoder=None,
                loss_type="paper"):
-    if loss_type not in LOSS_TYPES:
+    if loss_type not in loss_weights.LOSS_TYPES:
       raise ValueError(f"loss_type must be 'paper' or 'pixel', not {loss_type}")
     if loss_type == "pixel" and face_decoder is None:
       raise ValueError("the pixel loss needs the whole frozen face decoder")

@@ -22,12 +22,13 @@ import numpy as np
 
 from s2f_tf.faces import landmarks as landmarks_lib
 from s2f_tf.models import spline_warp
+from tfrecords_schema import face_teacher
 from tfrecords_schema import speech_face
 
 FEATURE_DIM = speech_face.FC7_DIM  # The decoder's input.
 FC_LAYER = "fc1000"  # Name of the first layer: Eq. 1's f_dec.
 FC1000_UNITS = 1000  # f_dec: 4096 -> 1000 (Speech2Face Sec. 3.2).
-IMAGE_SIZE = speech_face.FACE_SIZE
+IMAGE_SIZE = face_teacher.FACE_SIZE
 SEED_SIZE = 7  # 7 x 2^5 = 224.
 TEXTURE_CHANNELS = (256, 128, 64, 32, 32)  # One per stride-2 transposed conv.
 LANDMARK_HIDDEN = 256

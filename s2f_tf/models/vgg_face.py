@@ -13,9 +13,10 @@ from keras import layers
 from keras import ops
 import numpy as np
 
+from tfrecords_schema import face_teacher
 from tfrecords_schema import speech_face
 
-IMAGE_SIZE = speech_face.FACE_SIZE  # The network's input crops.
+IMAGE_SIZE = face_teacher.FACE_SIZE  # The network's input crops.
 NUM_IDENTITIES = 2622  # fc8 width of the released VGG-Face.
 FC_UNITS = speech_face.FC7_DIM  # fc6 / fc7 width.
 # Blocks of 3x3 convs, each block followed by a 2x2 max-pool (VGG-16).
