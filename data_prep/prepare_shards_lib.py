@@ -27,8 +27,8 @@ import tensorflow as tf
 
 from data_prep import shard_files
 from data_prep import shard_options
+from data_prep import worker_progress
 from s2f_tf import media
-from s2f_tf import progress
 from s2f_tf.audio import audio_format
 from s2f_tf.faces import face_descriptor
 from s2f_tf.faces import face_detector
@@ -170,12 +170,11 @@ def prepare_clip(spec, models, options):
 class ShardDoFn(beam.DoFn):
   """(split, index, specs) -> one shard prepared and written; yields its stats."""
 
-  def __init__(self, loader, options, num_shards, total):
+  def __init__(self, loader, options, num_shards):
     self._loader = loader
     self._shared_models = shared.Shared()
     self._options = options
     self._num_shards = num_shards
-    self._total = total
     self._examples = beam.metrics.Metrics.counter("s2f", "examples")
     self._shards = beam.metrics.Metrics.counter("s2f", "shards_written")
     self._skips = {}
@@ -186,7 +185,8 @@ class ShardDoFn(beam.DoFn):
     self._models = self._shared_models.acquire(self._loader)
     face_teacher.check_same(self._options.teacher, self._models.teacher,
                             "The shard job's feature extractor")
-    self._progress = progress.Progress(self._total)
+    # The main process prints one line for every worker (worker_progress).
+    self._counter = worker_progress.WorkerCounter(self._options.output_dir)
 
   def _skip(self, reason):
     if reason not in self._skips:
@@ -218,9 +218,10 @@ class ShardDoFn(beam.DoFn):
     records = []
     for spec in sorted(specs, key=lambda s: s.clip_id):
       records.append(self._prepare(spec))
-      self._progress.update()
+      self._counter.add()
     stats = write_shard(self._options.output_dir, split, index, count,
                         records)
+    self._counter.flush()
     self._shards.inc()
     yield stats
 
@@ -374,10 +375,11 @@ def run(specs, options, loader, pipeline_options=None):
     runner = _runner(pipeline_options)
     if runner is not None and type(runner).__name__ == "DaskRunner":
       pipeline_options = _one_shard_per_dask_partition(pipeline_options)
-    with beam.Pipeline(runner=runner, options=pipeline_options) as pipeline:
+    with worker_progress.Watcher(options.output_dir, pending), \
+        beam.Pipeline(runner=runner, options=pipeline_options) as pipeline:
       _ = (pipeline
            | "Shards" >> beam.Create(shards)
            | "Spread" >> beam.Reshuffle()
            | "PrepareAndWrite" >> beam.ParDo(ShardDoFn(
-               loader, options, num_shards, pending)))
+               loader, options, num_shards)))
   return write_summary(options.output_dir, num_shards, options, pending)
