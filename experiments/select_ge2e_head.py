@@ -22,6 +22,7 @@ import os
 
 from absl import flags
 
+from experiments.evaluation import ge2e_head_selection as lib
 from s2f_tf import console
 
 flags.DEFINE_string("shards", None, "Shard job output (summary.json with "
@@ -34,11 +35,13 @@ flags.DEFINE_string("attribute_models", os.path.join(
 flags.DEFINE_string("out", "", "Write every candidate's scores here (JSON).")
 flags.DEFINE_string("cache", "", "d-vector cache (.npz; default beside "
                     "--shards).")
-flags.DEFINE_list("widths", ["0", "256", "512"], "Head hidden widths.")
-flags.DEFINE_list("learning_rates", ["3e-4", "1e-3"], "Adam learning rates.")
-flags.DEFINE_list("steps", ["100", "200", "400", "800", "1500"],
+flags.DEFINE_list("widths", [str(w) for w in lib.WIDTHS],
+                  "Head hidden widths.")
+flags.DEFINE_list("learning_rates", [str(r) for r in lib.LEARNING_RATES],
+                  "Adam learning rates.")
+flags.DEFINE_list("steps", [str(s) for s in lib.STEPS],
                   "Steps at which each head is scored.")
-flags.DEFINE_list("scales", ["1.0", "1.25", "1.5", "2.0"],
+flags.DEFINE_list("scales", [str(k) for k in lib.SCALES],
                   "Output scales tried on the best head.")
 flags.DEFINE_integer("batch_size", 32, "Clips per step.")
 flags.DEFINE_integer("seed", 0, "Initialisation and batch seed.")
@@ -47,11 +50,10 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  from experiments.evaluation import ge2e_head_selection  # pylint: disable=g-import-not-at-top
-  result = ge2e_head_selection.select(FLAGS.shards, FLAGS.decoder, FLAGS.attribute_models,
-                  FLAGS.widths, FLAGS.learning_rates, FLAGS.steps,
-                  FLAGS.scales, FLAGS.batch_size, FLAGS.seed, FLAGS.workers,
-                  FLAGS.cache)
+  result = lib.select(FLAGS.shards, FLAGS.decoder, FLAGS.attribute_models,
+                      FLAGS.widths, FLAGS.learning_rates, FLAGS.steps,
+                      FLAGS.scales, FLAGS.batch_size, FLAGS.seed,
+                      FLAGS.workers, FLAGS.cache)
   print("\nChosen on validation speakers:", json.dumps(result["choice"]))
   if FLAGS.out:
     with open(FLAGS.out, "w") as f:

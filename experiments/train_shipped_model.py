@@ -116,7 +116,7 @@ def main(argv):
 
   decoder_config = train_config.DecoderTrainConfig.load(os.path.join(
       HERE, "configs", "face_decoder", "shipped.json")).replace(
-          data_dir=os.path.join(out, "decoder_data"), cache=True)
+          data_dir=os.path.join(out, "decoder_data"))
   if FLAGS.decoder_steps:
     decoder_config = decoder_config.replace(train_steps=FLAGS.decoder_steps)
   decoder_run = os.path.join(out, "face_decoder")

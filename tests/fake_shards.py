@@ -14,7 +14,7 @@ from tfrecords_schema import speech_face
 
 
 def fake_example(index, speaker, seconds, rng, fc7_shift=True,
-                 teacher=face_teacher.DEFAULT):
+                 teacher=face_teacher.DEFAULT, face_jpeg=None):
   """A voiced tone per speaker + noise, a random feature of `teacher`
   (shifted by the speaker number unless `fc7_shift` is False), a small face
   JPEG."""
@@ -24,7 +24,7 @@ def fake_example(index, speaker, seconds, rng, fc7_shift=True,
   fc7 = np.maximum(rng.randn(face_teacher.get(teacher).dim) +
                    (speaker if fc7_shift else 0), 0).astype(np.float32)
   image = np.full((32, 32, 3), 40 * speaker % 255, np.uint8)
-  jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+  jpeg = face_jpeg or cv2.imencode(".jpg", image)[1].tobytes()
   return speech_face.encode(
       waveform=waveform, sample_rate=16000, fc7=fc7,
       clip_id=f"clip{index:04d}", speaker_id=f"spk{speaker}", face_jpeg=jpeg,
@@ -33,8 +33,10 @@ def fake_example(index, speaker, seconds, rng, fc7_shift=True,
 
 def write_shards(directory, split, num_examples, num_shards=2, seconds=2.5,
                  seed=0, num_speakers=3, fc7_shift=True,
-                 teacher=face_teacher.DEFAULT):
-  """Writes `split`-0000i-of-0000n.tfrecord files; returns their glob."""
+                 teacher=face_teacher.DEFAULT, faces=()):
+  """Writes `split`-0000i-of-0000n.tfrecord files; returns their glob.
+  `faces`: JPEG bytes, speaker k's face is faces[k % len] (default: a
+  flat grey square)."""
   os.makedirs(directory, exist_ok=True)
   rng = np.random.RandomState(seed)
   writers = [tf.io.TFRecordWriter(os.path.join(
@@ -43,7 +45,8 @@ def write_shards(directory, split, num_examples, num_shards=2, seconds=2.5,
   for index in range(num_examples):
     writers[index % num_shards].write(
         fake_example(index, index % num_speakers, seconds, rng, fc7_shift,
-                     teacher))
+                     teacher, faces[index % num_speakers % len(faces)]
+                     if faces else None))
   for writer in writers:
     writer.close()
   return os.path.join(directory, f"{split}-*.tfrecord")
