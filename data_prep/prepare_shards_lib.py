@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from data_prep import shard_files
 from data_prep import shard_options
+from data_prep import worker_log_filter
 from data_prep import worker_progress
 from s2f_tf import media
 from s2f_tf.audio import audio_format
@@ -375,7 +376,10 @@ def run(specs, options, loader, pipeline_options=None):
     runner = _runner(pipeline_options)
     if runner is not None and type(runner).__name__ == "DaskRunner":
       pipeline_options = _one_shard_per_dask_partition(pipeline_options)
-    with worker_progress.Watcher(options.output_dir, pending), \
+    # Beam's local worker processes log at INFO whatever the verbosity.
+    with worker_log_filter.drop_info_lines(
+        logging.get_verbosity() < logging.INFO), \
+        worker_progress.Watcher(options.output_dir, pending), \
         beam.Pipeline(runner=runner, options=pipeline_options) as pipeline:
       _ = (pipeline
            | "Shards" >> beam.Create(shards)
