@@ -34,7 +34,8 @@ class GalleryTest(tf.test.TestCase):
     self.assertAllClose(identity.matching_scores(sim, groups=["a", "b", "a"]),
                         [1.0, np.nan, 0.5])
     # Columns 0 and 1 are one speaker's: neither is the other's impostor.
-    self.assertAllClose(identity.matching_scores(sim, ["x", "x", "y"]),
+    self.assertAllClose(identity.matching_scores(
+        sim, speaker_ids=["x", "x", "y"]),
                         [1.0, 1.0, 0.5])
     # Queries of a block: query 0's own face is column 2.
     self.assertAllClose(identity.matching_scores(sim[:1], own=[2]), [0.0])
@@ -56,11 +57,19 @@ class GalleryTest(tf.test.TestCase):
       self.assertAllClose(
           identity.matching_1to2(image, true, speakers)["accuracy"],
           np.mean(scores["matching"]))
-    # By hand for clip 0: cosines to the other 19 true faces below its own.
+    # By hand for clip 0: cosines to the other 19 true faces below its own,
+    # and, within a gender, to the other "female" clips only (2, 4, ...).
     unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)
     cos = unit(image[0]) @ unit(true).T
     self.assertAllClose(scores["matching"][0],
                         100.0 * np.mean(cos[1:] < cos[0]))
+    genders = ["male" if i % 2 else "female" for i in range(20)]
+    by_gender = side_by_side.clip_scores(
+        _readings(image, genders, np.zeros(20)),
+        _readings(true, genders, np.zeros(20)), speakers, num_galleries=1,
+        gallery_size=10)
+    self.assertAllClose(by_gender["matching_same_gender"][0],
+                        100.0 * np.mean(cos[2::2] < cos[0]))
 
 
 class ClipScoresTest(tf.test.TestCase):

@@ -27,7 +27,7 @@ def _cosine(a, b):
   return np.sum(a * b, axis=-1)
 
 
-def matching_scores(similarity, speaker_ids=None, groups=None, own=None):
+def matching_scores(similarity, *, speaker_ids=None, groups=None, own=None):
   """The 1:2 matching test (Wen et al., NeurIPS 2019), per query: the
   fraction of impostors whose true face is less similar to the query's
   image than its own true face is (ties count half); NaN where there is no
@@ -76,7 +76,7 @@ def matching_1to2(reconstructed, true, speaker_ids, groups=None):
     block = block / np.maximum(np.linalg.norm(block, axis=-1, keepdims=True),
                                1e-12)
     scores.append(matching_scores(
-        block @ true_unit.T, speaker_ids, groups,
+        block @ true_unit.T, speaker_ids=speaker_ids, groups=groups,
         own=np.arange(start, start + len(block))))
   scores = np.concatenate(scores) if scores else np.zeros(0)
   trials = int(np.sum(~np.isnan(scores)))

@@ -125,7 +125,7 @@ def clip_scores(row, true, speakers, label_gender=None, seed=0,
   scores["matching"][queries] = 100.0 * identity.matching_scores(similarity)
   true_gender = [true["gender"][i] for i in queries]
   scores["matching_same_gender"][queries] = 100.0 * identity.matching_scores(
-      similarity, true_gender)
+      similarity, groups=true_gender)
   return scores
 
 
