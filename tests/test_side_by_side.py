@@ -34,9 +34,9 @@ class GalleryTest(tf.test.TestCase):
     self.assertAllClose(identity.matching_scores(sim, groups=["a", "b", "a"]),
                         [1.0, np.nan, 0.5])
     # Columns 0 and 1 are one speaker's: neither is the other's impostor.
-    self.assertAllClose(identity.matching_scores(
-        sim, speaker_ids=["x", "x", "y"]),
-                        [1.0, 1.0, 0.5])
+    self.assertAllClose(
+        identity.matching_scores(sim, speaker_ids=["x", "x", "y"]),
+        [1.0, 1.0, 0.5])
     # Queries of a block: query 0's own face is column 2.
     self.assertAllClose(identity.matching_scores(sim[:1], own=[2]), [0.0])
 
