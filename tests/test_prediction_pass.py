@@ -6,6 +6,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from experiments.evaluation import eval_config
 from experiments.evaluation import evaluation_lib
 from experiments.evaluation import prediction_pass
 from tests import binaries
@@ -87,7 +88,7 @@ class ShardedEvaluationTest(tf.test.TestCase):
     test = fake_shards.write_shards(os.path.join(root, "t"), "test", 15,
                                     num_shards=3, seconds=1.5, seed=5,
                                     num_speakers=5)
-    config = evaluation_lib.EvalConfig(
+    config = eval_config.EvalConfig(
         workdir=workdir, test_pattern=test, segments="3", num_tsne=10,
         database_size=15, gallery_size=5, num_galleries=3, feature_samples=0,
         image_samples=20, batch_size=4)
