@@ -214,8 +214,11 @@ class TrainingLoop:
     config = self.config
     total = self.task.total_steps()
     if self.step >= total:
-      progress.report(f"Already at step {self.step} of {total}: nothing to "
-                      "do.")
+      # A finished run (or one stopped before its export) still exports the
+      # checkpoint it holds, so a later stage finds the model.
+      progress.report(f"Already at step {self.step} of {total}: no training;"
+                      " exporting.")
+      self._finish()
       return {}
     # A resumed run continues the data order where the checkpoint left it.
     iterator = iter(self.distribute(self.task.train_dataset(
@@ -238,8 +241,11 @@ class TrainingLoop:
         self.evaluate()
     self.evaluate()
     self.record.writer.flush()
+    self._finish()
+    return {k: float(v) for k, v in losses.items()}
+
+  def _finish(self):
     if self.is_chief:
       self.task.finish(self.model, self.workdir)
     else:
       shutil.rmtree(self.write_dir, ignore_errors=True)
-    return {k: float(v) for k, v in losses.items()}

@@ -130,6 +130,15 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn("Resumed from", log)
     self.assertEqual([m["step"] for m in run_record.read_metrics(workdir)][
         -2:], [60, 65])
+    # A run already at its last step trains nothing but still exports what
+    # its checkpoint holds (an interrupted export is not lost).
+    before = keras.models.load_model(exported)(features)
+    logged = len(run_record.read_metrics(workdir))
+    os.remove(exported)
+    log = run_binary(*common, "--train_steps", "65")
+    self.assertIn("Already at step 65 of 65", log)
+    self.assertAllClose(keras.models.load_model(exported)(features), before)
+    self.assertLen(run_record.read_metrics(workdir), logged)  # no step
 
   def test_decoded_faces_have_no_saturated_clusters(self):
     """A tiny decoder trained as long as the demo's (600 steps) on real
