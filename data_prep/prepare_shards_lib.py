@@ -349,6 +349,15 @@ def _one_shard_per_dask_partition(pipeline_options):
       **dict(values, partition_size=1))
 
 
+def local_options(workers):
+  """Beam options for `workers` processes on this machine (1: in-process)."""
+  if workers <= 1:
+    return None
+  return beam.options.pipeline_options.PipelineOptions(
+      direct_num_workers=workers, direct_running_mode="multi_processing",
+      default_sdk_harness_log_level="WARNING")
+
+
 def run(specs, options, loader, pipeline_options=None):
   """Runs the shard job over `specs`; returns the summary dict.
 

@@ -16,6 +16,7 @@ shards and checkpoints are kept):
    (configs/voice_encoder/ge2e.json + the choice);
 6. the model folder (--model_dir, default the shipped one) and its model
    card with the real-pairs table on the held-out speakers.
+Each stage's wall time is added to WORK/stage_seconds.json (over resumes).
 """
 
 import functools
@@ -25,6 +26,7 @@ import os
 from absl import flags
 
 from s2f_tf import console
+from s2f_tf import progress
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 flags.DEFINE_string("pairs_dir", None, "The project page's pairs folder.",
@@ -41,6 +43,7 @@ flags.DEFINE_integer("decoder_steps", 0, "Face-decoder steps (0: "
                      "shipped.json's).")
 flags.DEFINE_integer("workers", 2, "Processes for the data jobs.")
 FLAGS = flags.FLAGS
+STAGE_FILE = "stage_seconds.json"
 
 TEACHER = "dlib128"
 ATTRIBUTE_MODELS = os.path.join(HERE, "demo_data", "models",
@@ -74,7 +77,6 @@ never an identity (Speech2Face, Sec. 2). Research use only.
 def main(argv):
   del argv
   # pylint: disable=g-import-not-at-top
-  from apache_beam.options import pipeline_options
   from data_prep import prepare_decoder_data_lib
   from data_prep import prepare_shards_lib
   from data_prep import shard_options
@@ -90,19 +92,18 @@ def main(argv):
   console.require_path("pairs_dir", FLAGS.pairs_dir, "dir")
   out = FLAGS.out_dir
   os.makedirs(out, exist_ok=True)
+  times = progress.StageTimes(os.path.join(out, STAGE_FILE))
   train, test = real_pairs.split_specs(FLAGS.pairs_dir)
   fit, validation = real_pairs.validation_split(train)
   validation = [s._replace(split="validation") for s in validation]
 
-  beam = pipeline_options.PipelineOptions(
-      direct_num_workers=FLAGS.workers, direct_running_mode="multi_processing",
-      default_sdk_harness_log_level="WARNING") if FLAGS.workers > 1 else None
   shards = prepare_shards_lib.run(
       fit + validation + test, shard_options.ShardOptions(
           output_dir=os.path.join(out, "shards"), examples_per_shard=128,
           teacher=TEACHER),
       prepare_shards_lib.model_loader(detector="hog_cnn", teacher=TEACHER),
-      beam)["splits"]
+      prepare_shards_lib.local_options(FLAGS.workers))["splits"]
+  times.done("shards")
 
   photo_dir = os.path.join(out, "decoder_photos")
   real_pairs.decoder_photos(train, photo_dir, FLAGS.grid_dir,
@@ -113,16 +114,13 @@ def main(argv):
           examples_per_shard=512, flips=False),
       functools.partial(prepare_decoder_data_lib.load_models, "hog_cnn",
                         teacher=TEACHER), workers=FLAGS.workers)["examples"]
+  times.done("decoder data")
 
-  decoder_config = train_config.DecoderTrainConfig.load(os.path.join(
-      HERE, "configs", "face_decoder", "shipped.json")).replace(
-          data_dir=os.path.join(out, "decoder_data"))
-  if FLAGS.decoder_steps:
-    decoder_config = decoder_config.replace(train_steps=FLAGS.decoder_steps)
-  decoder_run = os.path.join(out, "face_decoder")
-  face_decoder_trainer.train(decoder_config, decoder_run)
-  decoder_path = os.path.join(decoder_run, face_decoder_trainer.EXPORT_DIR,
-                              face_decoder_trainer.DECODER_FILE)
+  decoder_path = face_decoder_trainer.train_from_file(
+      os.path.join(HERE, "configs", "face_decoder", "shipped.json"),
+      os.path.join(out, "decoder_data"), os.path.join(out, "face_decoder"),
+      FLAGS.decoder_steps)
+  times.done("decoder training")
 
   selection_file = os.path.join(out, "selection.json")
   if os.path.isfile(selection_file):
@@ -135,6 +133,7 @@ def main(argv):
     with open(selection_file, "w") as f:
       json.dump(selection, f, indent=2)
   choice = selection["choice"]
+  times.done("head selection")
 
   encoder_config = train_config.TrainConfig.load(os.path.join(
       HERE, "configs", "voice_encoder", "ge2e.json")).replace(
@@ -144,6 +143,7 @@ def main(argv):
           train_steps=choice["train_steps"])
   encoder_run = os.path.join(out, "voice_encoder")
   voice_encoder_trainer.train(encoder_config, encoder_run)
+  times.done("head training")
 
   model_dir = FLAGS.model_dir or speech_to_face.SHIPPED_MODEL_DIR
   speech_to_face.package_model(
@@ -169,6 +169,7 @@ def main(argv):
         train=shards["train"]["examples"],
         validation=shards["validation"]["examples"],
         test=shards["test"]["examples"], table=table))
+  times.done("package and table")
   print(table)
   print(f"\nModel folder {model_dir}")
 

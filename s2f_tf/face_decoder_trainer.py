@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from s2f_tf import face_decoder_input
+from s2f_tf import train_config
 from s2f_tf import training_loop
 from s2f_tf.losses import face_decoder_loss
 from s2f_tf.models import face_decoder
@@ -108,3 +109,14 @@ def trainer(config, workdir):
 def train(config, workdir):
   """Trains (or resumes) the face decoder in `workdir`; exports at the end."""
   return trainer(config, workdir).train()
+
+
+def train_from_file(config_file, data_dir, workdir, train_steps=0):
+  """Trains (or resumes) the decoder of a config file on `data_dir`'s faces
+  (`train_steps` 0: the file's); returns the exported decoder's path."""
+  config = train_config.DecoderTrainConfig.load(config_file).replace(
+      data_dir=data_dir)
+  if train_steps:
+    config = config.replace(train_steps=train_steps)
+  train(config, workdir)
+  return os.path.join(workdir, EXPORT_DIR, DECODER_FILE)

@@ -4,6 +4,8 @@ Used by the shard job, the decoder-data job and evaluation (the trainers'
 step lines come from `run_record`, with the same duration format).
 """
 
+import json
+import os
 import sys
 import threading
 import time
@@ -60,3 +62,34 @@ class Progress:
         line = f"{self.name} {self.done} {rate:.2f}/s"
       report(line)
       return line
+
+
+class StageTimes:
+  """Wall seconds per stage of a resumable job, summed over every run of it.
+
+  `done(stage)` adds the time since the previous stage ended (or since
+  construction) to that stage and to "total" in a JSON file (written
+  atomically), so a job resumed across machines still reports what it cost.
+  """
+
+  def __init__(self, path):
+    self.path = path
+    self.seconds = {}
+    if os.path.isfile(path):
+      with open(path) as f:
+        self.seconds = json.load(f)
+    self.start = time.monotonic()
+
+  def done(self, stage):
+    now = time.monotonic()
+    spent, self.start = now - self.start, now
+    for key in (stage, "total"):
+      self.seconds[key] = self.seconds.get(key, 0.0) + spent
+    tmp = self.path + ".tmp"
+    with open(tmp, "w") as f:
+      json.dump(self.seconds, f, indent=2)
+    os.replace(tmp, self.path)
+    report(f"stage {stage}: {format_duration(spent)} this run, "
+           f"{format_duration(self.seconds[stage])} in all; all stages "
+           f"{format_duration(self.seconds['total'])} "
+           f"({os.path.basename(self.path)})")

@@ -1,5 +1,8 @@
-"""Progress lines: done/total, rate and ETA, including ETAs past a day."""
+"""Progress lines: done/total, rate and ETA, including ETAs past a day;
+stage times summed over a resumed job's runs."""
 
+import json
+import os
 from unittest import mock
 
 import tensorflow as tf
@@ -34,6 +37,24 @@ class ProgressTest(tf.test.TestCase):
       self.assertIsNotNone(p.update())  # first line
       self.assertIsNone(p.update())
       self.assertIn("3/3", p.update())
+
+
+  def test_stage_times_add_up_over_a_resumed_job(self):
+    path = os.path.join(self.create_tempdir().full_path, "stages.json")
+    # First run: constructed at 0 s, shards end at 60 s, then killed.
+    with mock.patch.object(progress.time, "monotonic",
+                           side_effect=[0.0, 60.0]):
+      progress.StageTimes(path).done("shards")
+    # The rerun (another clock): shards resume 5 s, then training 100 s.
+    with mock.patch.object(progress.time, "monotonic",
+                           side_effect=[500.0, 505.0, 605.0]):
+      times = progress.StageTimes(path)
+      times.done("shards")
+      times.done("training")
+    with open(path) as f:
+      self.assertEqual(json.load(f), {"shards": 65.0, "training": 100.0,
+                                      "total": 165.0})
+    self.assertEqual(os.listdir(os.path.dirname(path)), ["stages.json"])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import os
 import time
 
 from absl import logging
-from apache_beam.options import pipeline_options
 
 from data_prep import clip_sources
 from data_prep import prepare_decoder_data_lib
@@ -233,13 +232,9 @@ def _decoder_data(data, out_dir, photos):
 
 def _train_decoder(decoder_data, out_dir, steps):
   """Stage 4: the face decoder (configs/face_decoder/demo.json); its export."""
-  config = train_config.DecoderTrainConfig.load(
-      os.path.join(CONFIGS, "face_decoder", "demo.json")).replace(
-          data_dir=decoder_data, train_steps=steps)
-  run = os.path.join(out_dir, "face_decoder")
-  face_decoder_trainer.train(config, run)
-  return os.path.join(run, face_decoder_trainer.EXPORT_DIR,
-                      face_decoder_trainer.DECODER_FILE)
+  return face_decoder_trainer.train_from_file(
+      os.path.join(CONFIGS, "face_decoder", "demo.json"), decoder_data,
+      os.path.join(out_dir, "face_decoder"), steps)
 
 
 def _train_encoder(train_pattern, test_pattern, decoder_path, out_dir, steps,
@@ -390,15 +385,11 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
 
   loader = prepare_shards_lib.model_loader(detector=PAIRS_DETECTOR,
                                            teacher=teacher)
-  beam_options = pipeline_options.PipelineOptions(
-      direct_num_workers=sizes.shard_workers,
-      direct_running_mode="multi_processing",
-      default_sdk_harness_log_level="WARNING") if sizes.shard_workers > 1 \
-      else None
   summary = prepare_shards_lib.run(
       train + test, shard_options.ShardOptions(
           output_dir=os.path.join(out_dir, "shards"), examples_per_shard=128,
-          teacher=teacher), loader, beam_options)
+          teacher=teacher), loader,
+      prepare_shards_lib.local_options(sizes.shard_workers))
   splits = summary["splits"]
   clock.finish(f"{splits['train']['examples']} train, "
                f"{splits['test']['examples']} test, skipped "
@@ -415,15 +406,9 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
                         teacher=teacher), workers=sizes.shard_workers)
   clock.finish(f"{decoder_summary['examples']} faces from {photos} photos")
 
-  config = train_config.DecoderTrainConfig.load(
-      os.path.join(CONFIGS, "face_decoder", "real_pairs.json")).replace(
-          data_dir=decoder_data)
-  if sizes.decoder_steps:
-    config = config.replace(train_steps=sizes.decoder_steps)
-  decoder_run = os.path.join(out_dir, "face_decoder")
-  face_decoder_trainer.train(config, decoder_run)
-  decoder_path = os.path.join(decoder_run, face_decoder_trainer.EXPORT_DIR,
-                              face_decoder_trainer.DECODER_FILE)
+  decoder_path = face_decoder_trainer.train_from_file(
+      os.path.join(CONFIGS, "face_decoder", "real_pairs.json"), decoder_data,
+      os.path.join(out_dir, "face_decoder"), sizes.decoder_steps)
   clock.finish()
 
   encoder_config = train_config.TrainConfig.load(
