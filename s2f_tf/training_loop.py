@@ -134,6 +134,11 @@ class TrainingLoop:
       self.manager = run_record.checkpoint_manager(
           self.write_dir, config.keep_checkpoints, restore_from=workdir,
           model=self.model, optimizer=self.optimizer)
+      if config.lr_decay_rate == 1.0:
+        # A constant rate is a variable the checkpoint restored: the
+        # config's value wins, so a resume with a new --learning_rate (a
+        # lower-rate phase) uses it.
+        self.optimizer.learning_rate.assign(config.learning_rate)
     self.record = run_record.RunRecord(self.write_dir, config.batch_size)
     self.eval_writer = tf.summary.create_file_writer(
         os.path.join(self.write_dir, "eval"))

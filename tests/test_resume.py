@@ -64,6 +64,7 @@ class ResumeTest(tf.test.TestCase):
                         run_record.read_metrics(w)]
     self.assertAllClose(losses(straight), losses(resumed), rtol=TOLERANCE,
                         atol=TOLERANCE)
+    return resumed
 
   def test_voice_encoder_resume_is_exact(self):
     root = self.create_tempdir().full_path
@@ -80,12 +81,21 @@ class ResumeTest(tf.test.TestCase):
   def test_face_decoder_resume_is_exact(self):
     data = os.path.join(self.create_tempdir().full_path, "decoder_data")
     fake_shards.write_decoder_data(data)
-    self._straight_vs_resumed(
-        os.path.join(EXPERIMENTS, "train_face_decoder.py"),
-        ["--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
-         "--data_dir", data, "--batch_size", "2", "--deterministic",
-         "--log_every", "1", "--checkpoint_every", "2", "--image_every",
-         "100"], steps=4)
+    binary = os.path.join(EXPERIMENTS, "train_face_decoder.py")
+    common = ["--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
+              "--data_dir", data, "--batch_size", "2", "--deterministic",
+              "--log_every", "1", "--checkpoint_every", "2", "--image_every",
+              "100"]
+    resumed = self._straight_vs_resumed(binary, common, steps=4)
+    # A lower-rate phase: resumed with a new constant --learning_rate, it
+    # trains at that rate (the checkpoint holds the old rate as a variable,
+    # which used to win).
+    binaries.run_ok([binary, *common, "--workdir", resumed, "--train_steps",
+                     "6", "--learning_rate", "2e-5"])
+    rates = [m["learning_rate"] for m in run_record.read_metrics(resumed)]
+    config = train_config.DecoderTrainConfig.load(os.path.join(
+        CONFIGS, "face_decoder", "tiny.json"))
+    self.assertAllClose(rates, [config.learning_rate] * 4 + [2e-5] * 2)
 
 
   def test_checkpoint_of_another_model_is_one_clear_line(self):
