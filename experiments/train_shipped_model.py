@@ -56,8 +56,8 @@ never an identity (Speech2Face, Sec. 2). Research use only.
 - **Voice encoder**: the GE2E speaker encoder (Wan et al., ICASSP 2018;
   resemblyzer 0.1.4's weights, Apache-2.0, frozen) and a head trained with
   Eq. 1 against the frozen face decoder: {choice}.
-- **Face decoder**: s2f's Cole et al. decoder, `small` widths, trained on
-  {faces} faces: the training speakers' frames of the paper's public pairs
+- **Face decoder**: s2f's Cole et al. decoder, `small` widths, trained
+  {decoder_steps} steps of 16 on {faces} faces: the training speakers' frames of the paper's public pairs
   (YouTube content: research use only), nine GRID frames (CC BY 4.0) and
   UTKFace crops (non-commercial research use only).
 - **Face teacher**: dlib's 128-D descriptor (VGG-Face cannot be had
@@ -116,10 +116,12 @@ def main(argv):
                         teacher=TEACHER), workers=FLAGS.workers)["examples"]
   times.done("decoder data")
 
+  decoder_file = os.path.join(HERE, "configs", "face_decoder", "shipped.json")
+  decoder_steps = FLAGS.decoder_steps or train_config.DecoderTrainConfig.load(
+      decoder_file).train_steps
   decoder_path = face_decoder_trainer.train_from_file(
-      os.path.join(HERE, "configs", "face_decoder", "shipped.json"),
-      os.path.join(out, "decoder_data"), os.path.join(out, "face_decoder"),
-      FLAGS.decoder_steps)
+      decoder_file, os.path.join(out, "decoder_data"),
+      os.path.join(out, "face_decoder"), decoder_steps)
   times.done("decoder training")
 
   selection_file = os.path.join(out, "selection.json")
@@ -165,7 +167,7 @@ def main(argv):
                 cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
   with open(os.path.join(model_dir, "MODEL_CARD.md"), "w") as f:
     f.write(CARD.format(
-        choice=json.dumps(choice), faces=faces,
+        choice=json.dumps(choice), faces=faces, decoder_steps=decoder_steps,
         train=shards["train"]["examples"],
         validation=shards["validation"]["examples"],
         test=shards["test"]["examples"], table=table))
