@@ -57,9 +57,10 @@ never an identity (Speech2Face, Sec. 2). Research use only.
   resemblyzer 0.1.4's weights, Apache-2.0, frozen) and a head trained with
   Eq. 1 against the frozen face decoder: {choice}.
 - **Face decoder**: s2f's Cole et al. decoder, `small` widths, trained
-  {decoder_steps} steps of 16 on {faces} faces: the training speakers' frames of the paper's public pairs
-  (YouTube content: research use only), nine GRID frames (CC BY 4.0) and
-  UTKFace crops (non-commercial research use only).
+  {decoder_steps} steps of {decoder_batch} on {faces} faces: the training
+  speakers' frames of the paper's public pairs (YouTube content: research
+  use only), nine GRID frames (CC BY 4.0) and UTKFace crops
+  (non-commercial research use only).
 - **Face teacher**: dlib's 128-D descriptor (VGG-Face cannot be had
   offline).
 - **Trained on**: {train} clips of the training speakers; choices made on
@@ -117,8 +118,8 @@ def main(argv):
   times.done("decoder data")
 
   decoder_file = os.path.join(HERE, "configs", "face_decoder", "shipped.json")
-  decoder_steps = FLAGS.decoder_steps or train_config.DecoderTrainConfig.load(
-      decoder_file).train_steps
+  decoder_config = train_config.DecoderTrainConfig.load(decoder_file)
+  decoder_steps = FLAGS.decoder_steps or decoder_config.train_steps
   decoder_path = face_decoder_trainer.train_from_file(
       decoder_file, os.path.join(out, "decoder_data"),
       os.path.join(out, "face_decoder"), decoder_steps)
@@ -168,6 +169,7 @@ def main(argv):
   with open(os.path.join(model_dir, "MODEL_CARD.md"), "w") as f:
     f.write(CARD.format(
         choice=json.dumps(choice), faces=faces, decoder_steps=decoder_steps,
+        decoder_batch=decoder_config.batch_size,
         train=shards["train"]["examples"],
         validation=shards["validation"]["examples"],
         test=shards["test"]["examples"], table=table))

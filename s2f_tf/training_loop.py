@@ -134,7 +134,7 @@ class TrainingLoop:
       self.manager = run_record.checkpoint_manager(
           self.write_dir, config.keep_checkpoints, restore_from=workdir,
           model=self.model, optimizer=self.optimizer)
-      if config.lr_decay_rate == 1.0:
+      if isinstance(self.optimizer.learning_rate, keras.Variable):
         # A constant rate is a variable the checkpoint restored: the
         # config's value wins, so a resume with a new --learning_rate (a
         # lower-rate phase) uses it.

@@ -38,7 +38,6 @@ class ProgressTest(tf.test.TestCase):
       self.assertIsNone(p.update())
       self.assertIn("3/3", p.update())
 
-
   def test_stage_times_add_up_over_a_resumed_job(self):
     path = os.path.join(self.create_tempdir().full_path, "stages.json")
     # First run: constructed at 0 s, shards end at 60 s, then killed.
