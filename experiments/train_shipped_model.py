@@ -17,12 +17,17 @@ shards and checkpoints are kept):
 6. the model folder (--model_dir, default the shipped one) and its model
    card with the real-pairs table on the held-out speakers.
 Each stage's wall time is added to WORK/stage_seconds.json (over resumes).
+`--tiny` is the same run in minutes, for tests: every 20th training clip,
+14 held-out clips, 20 decoder steps, one head candidate of 4 steps, 50
+bootstrap samples.
 """
 
+import dataclasses
 import functools
 import json
 import os
 
+from absl import app
 from absl import flags
 
 from s2f_tf import console
@@ -42,8 +47,27 @@ flags.DEFINE_string("model_dir", "", "Model folder to write (default: the "
 flags.DEFINE_integer("decoder_steps", 0, "Face-decoder steps (0: "
                      "shipped.json's).")
 flags.DEFINE_integer("workers", 2, "Processes for the data jobs.")
+flags.DEFINE_bool("tiny", False, "A smoke run of minutes (tests): every "
+                  "20th training clip, 14 held-out clips, 20 decoder steps, "
+                  "one head candidate.")
 FLAGS = flags.FLAGS
 STAGE_FILE = "stage_seconds.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+  """What a run reads and tries (None: every clip / the module's grid)."""
+
+  train_stride: int = 1  # Every n-th training clip (all speakers' kinds).
+  test_clips: int = 0  # The first n held-out clips (0: all).
+  decoder_steps: int = 0  # 0: shipped.json's.
+  selection_grid: dict = None
+  bootstrap: int = 0  # 0: side_by_side's.
+
+
+TINY = Sizes(train_stride=20, test_clips=14, decoder_steps=20, bootstrap=50,
+             selection_grid={"widths": (0,), "learning_rates": (1e-3,),
+                             "steps": (4,), "scales": (1.0, 2.0)})
 
 TEACHER = "dlib128"
 ATTRIBUTE_MODELS = os.path.join(HERE, "demo_data", "models",
@@ -77,6 +101,10 @@ never an identity (Speech2Face, Sec. 2). Research use only.
 
 def main(argv):
   del argv
+  console.require_path("pairs_dir", FLAGS.pairs_dir, "dir")
+  if FLAGS.tiny and not FLAGS.model_dir:
+    raise app.UsageError("--tiny needs --model_dir: a smoke run never "
+                         "replaces the shipped model")
   # pylint: disable=g-import-not-at-top
   from data_prep import prepare_decoder_data_lib
   from data_prep import prepare_shards_lib
@@ -90,11 +118,12 @@ def main(argv):
   from s2f_tf import train_config
   from s2f_tf import voice_encoder_trainer
   # pylint: enable=g-import-not-at-top
-  console.require_path("pairs_dir", FLAGS.pairs_dir, "dir")
   out = FLAGS.out_dir
   os.makedirs(out, exist_ok=True)
   times = progress.StageTimes(os.path.join(out, STAGE_FILE))
+  sizes = TINY if FLAGS.tiny else Sizes()
   train, test = real_pairs.split_specs(FLAGS.pairs_dir)
+  train, test = train[::sizes.train_stride], test[:sizes.test_clips or None]
   fit, validation = real_pairs.validation_split(train)
   validation = [s._replace(split="validation") for s in validation]
 
@@ -119,7 +148,8 @@ def main(argv):
 
   decoder_file = os.path.join(HERE, "configs", "face_decoder", "shipped.json")
   decoder_config = train_config.DecoderTrainConfig.load(decoder_file)
-  decoder_steps = FLAGS.decoder_steps or decoder_config.train_steps
+  decoder_steps = (FLAGS.decoder_steps or sizes.decoder_steps or
+                   decoder_config.train_steps)
   decoder_path = face_decoder_trainer.train_from_file(
       decoder_file, os.path.join(out, "decoder_data"),
       os.path.join(out, "face_decoder"), decoder_steps)
@@ -132,7 +162,7 @@ def main(argv):
   else:
     selection = ge2e_head_selection.select(
         os.path.join(out, "shards"), decoder_path, ATTRIBUTE_MODELS,
-        workers=FLAGS.workers)
+        workers=FLAGS.workers, **(sizes.selection_grid or {}))
     with open(selection_file, "w") as f:
       json.dump(selection, f, indent=2)
   choice = selection["choice"]
@@ -156,7 +186,9 @@ def main(argv):
                                                TEACHER))
   result, figures = real_pairs.run(
       model_dir, "", FLAGS.pairs_dir, ATTRIBUTE_MODELS,
-      shards["train"]["pattern"], workers=FLAGS.workers)
+      shards["train"]["pattern"], workers=FLAGS.workers,
+      limit=sizes.test_clips,
+      **({"bootstrap": sizes.bootstrap} if sizes.bootstrap else {}))
   eval_dir = os.path.join(out, "eval")
   os.makedirs(eval_dir, exist_ok=True)
   with open(os.path.join(eval_dir, real_pairs.RESULT_FILE), "w") as f:

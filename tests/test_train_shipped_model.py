@@ -1,0 +1,95 @@
+"""The binary that retrains the shipped model, end to end in its --tiny branch on the paper's real pairs."""
+
+import csv
+import json
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from s2f_tf import speech_to_face
+from tests import binaries
+from tests import shared_data
+
+SPLIT_FILE = os.path.join(shared_data.REPO_ROOT, "data_prep", "splits",
+                          "speech2face_examples.csv")
+GRID_CLIP = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
+                         "grid_av", "bbaf2n.mpg")
+STAGES = ("shards", "decoder data", "decoder training", "head selection",
+          "head training", "package and table")
+
+
+class TrainShippedModelTest(tf.test.TestCase):
+
+  def test_tiny_run_packages_a_model_with_its_card(self):
+    pairs = shared_data.require(shared_data.PAIRS_DIR)
+    faces = shared_data.require(shared_data.FACES_DIR)
+    root = self.create_tempdir().full_path
+    extra = os.path.join(root, "extra")
+    os.makedirs(extra)
+    for name in ("img1.jpg", "img2.jpg", "img16.jpg"):
+      os.symlink(os.path.join(faces, name), os.path.join(extra, name))
+    work, model_dir = os.path.join(root, "work"), os.path.join(root, "model")
+    command = ["-m", "experiments.train_shipped_model", "--tiny",
+               f"--pairs_dir={pairs}", f"--extra_faces={extra}",
+               f"--out_dir={work}", f"--model_dir={model_dir}",
+               "--workers=1"]
+    log = binaries.run_ok(command, 900)
+
+    # The decoder never saw a held-out speaker's frame: every pairs photo is
+    # a training clip's (read from the split file itself), and every 20th.
+    with open(SPLIT_FILE) as f:
+      split = {row["clip"]: row["split"] for row in csv.DictReader(f)}
+    photos = [name[:-4] for _, _, files in os.walk(
+        os.path.join(work, "decoder_photos", "pairs")) for name in files]
+    train_clips = sum(1 for s in split.values() if s == "train")
+    self.assertLen(photos, len(range(0, train_clips, 20)))
+    self.assertEqual({split[clip] for clip in photos}, {"train"})
+
+    with open(os.path.join(work, "stage_seconds.json")) as f:
+      times = json.load(f)
+    for stage in STAGES:
+      self.assertGreater(times[stage], 0.0, stage)
+    self.assertAllClose(times["total"], sum(times[s] for s in STAGES))
+
+    with open(os.path.join(work, "selection.json")) as f:
+      choice = json.load(f)["choice"]
+    self.assertEqual((choice["head_hidden"], choice["learning_rate"],
+                      choice["train_steps"]), (0, 1e-3, 4))
+    self.assertIn(choice["output_scale"], (1.0, 2.0))
+
+    with open(os.path.join(model_dir, "MODEL_CARD.md")) as f:
+      card = f.read()
+    steps, faces_seen = map(int, re.search(
+        r"trained\s+(\d+) steps of \d+ on (\d+) faces", card).groups())
+    self.assertEqual(steps, 20)
+    # The training frames, 9 GRID frames and 3 extra photos, less those
+    # without one usable face.
+    self.assertBetween(faces_seen, 0.8 * (len(photos) + 12),
+                       len(photos) + 12)
+    # The card carries the held-out table, s2f's row first.
+    self.assertIn("gender agreement %", card)
+    self.assertIn("s2f (this model, from the voice)", card)
+    with open(os.path.join(work, "eval", "real_pairs.json")) as f:
+      self.assertEqual(json.load(f)["clips"], 14)
+
+    # The packaged folder is a model: a voice in, a 128-D feature and a face.
+    model = speech_to_face.SpeechToFace.from_workdir(model_dir)
+    feature, image = model.predict_file(GRID_CLIP)
+    self.assertEqual(feature.shape, (128,))
+    self.assertTrue(np.all(np.isfinite(feature)))
+    self.assertEqual(np.asarray(image).shape[:2], (224, 224), log)
+
+  def test_tiny_needs_its_own_model_folder(self):
+    result = binaries.run(["-m", "experiments.train_shipped_model", "--tiny",
+                           f"--pairs_dir={shared_data.REPO_ROOT}",
+                           "--out_dir=/tmp/unused"], 120)
+    self.assertEqual(result.returncode, 1)
+    self.assertEqual(result.stderr.strip().splitlines(),
+                     ["error: --tiny needs --model_dir: a smoke run never "
+                      "replaces the shipped model"])
+
+
+if __name__ == "__main__":
+  tf.test.main()
