@@ -7,7 +7,8 @@ start and stop), whatever the job's own verbosity. While a job runs,
 `drop_info_lines` puts a pipe in front of file descriptor 2 and a thread
 forwards every line except those that start with "INFO:" (Python
 logging's default format, which the workers use). The job's own progress
-lines and every warning and error pass through unchanged.
+lines and every warning and error pass through unchanged, but for Beam's
+start-up notices (`console.BEAM_NOTICES`: each worker's "no worker folder").
 """
 
 import contextlib
@@ -15,7 +16,14 @@ import os
 import sys
 import threading
 
+from s2f_tf import console
+
 INFO_PREFIX = b"INFO:"
+
+
+def _keep(line):
+  return not (line.startswith(INFO_PREFIX) or
+              console.is_beam_notice(line.decode("utf-8", "replace")))
 
 
 def _forward(read_fd, write_fd):
@@ -28,16 +36,16 @@ def _forward(read_fd, write_fd):
       pending += chunk
       *lines, pending = pending.split(b"\n")
       for line in lines:
-        if not line.startswith(INFO_PREFIX):
+        if _keep(line):
           os.write(write_fd, line + b"\n")
-    if pending and not pending.startswith(INFO_PREFIX):
+    if pending and _keep(pending):
       os.write(write_fd, pending)
 
 
 @contextlib.contextmanager
 def drop_info_lines(enabled=True):
-  """Within the block, stderr lines starting with INFO: are dropped (this
-  process's and its children's). `enabled=False` (a --verbosity that asks
+  """Within the block, stderr lines starting with INFO: and Beam's start-up
+  notices are dropped (this process's and its children's). `enabled=False` (a --verbosity that asks
   for INFO) leaves stderr alone."""
   if not enabled:
     yield

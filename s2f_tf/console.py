@@ -19,9 +19,15 @@ from absl import flags
 
 HELP_ARGS = ("--help", "-h", "--helpshort", "-?", "-help")
 VERBOSITY_ARGS = ("--verbosity", "-v", "--v")
-# Loggers of libraries whose warnings are known to be harmless here (Beam's
-# missing GCP clients); shown again with --verbosity.
+# Loggers of libraries whose warnings are known to be harmless here; shown
+# again with --verbosity.
 QUIET_LOGGERS = ("apache_beam",)
+# Beam's start-up notices, harmless here, that come on the root logger (so no
+# logger level can hold them): on import (no GCP client libraries) and in
+# each local worker process (no worker folder). Shown again with --verbosity.
+BEAM_NOTICES = ("apitools not found, and bigquery "
+                "client libraries are not available",
+                "No semi_persistent_directory found")
 # Modules whose flags are s2f's own (the rest come from absl, TF, Beam).
 OWN_PACKAGES = ("s2f_tf", "experiments", "data_prep")
 TRACEBACK_ENV = "S2F_TRACEBACK"
@@ -43,10 +49,23 @@ def quiet_by_default(argv=None):
     _quiet_loggers()
 
 
+def is_beam_notice(text):
+  """Whether a log message or line is one of `BEAM_NOTICES`."""
+  return any(notice in text for notice in BEAM_NOTICES)
+
+
+class _DropBeamNotices(logging.Filter):
+
+  def filter(self, record):
+    return not is_beam_notice(record.getMessage())
+
+
 def _quiet_loggers():
-  import logging as std_logging  # pylint: disable=g-import-not-at-top
   for name in QUIET_LOGGERS:
-    std_logging.getLogger(name).setLevel(std_logging.ERROR)
+    logging.getLogger(name).setLevel(logging.ERROR)
+  root = logging.getLogger()
+  if not any(isinstance(f, _DropBeamNotices) for f in root.filters):
+    root.addFilter(_DropBeamNotices())
 
 
 def require_path(flag_name, path, kind="file"):

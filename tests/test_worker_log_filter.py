@@ -8,6 +8,8 @@ import tensorflow as tf
 
 from data_prep import worker_log_filter
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 class DropInfoLinesTest(tf.test.TestCase):
 
@@ -26,6 +28,11 @@ class DropInfoLinesTest(tf.test.TestCase):
             "logging.basicConfig(level=logging.INFO)\n"
             "logging.info('harness starting')\n"
             "logging.warning('a real warning')\n"
+            "logging.warning('apitools not found, and bigquery client "
+            "libraries are not available despite the import not raising "
+            "an ImportError.')\n"
+            "logging.warning('No semi_persistent_directory found: User "
+            "registered objects may not be effective')\n"
             "sys.stderr.write('INFO: a last line without a newline')\n")],
                        check=True)
     finally:
@@ -40,10 +47,36 @@ class DropInfoLinesTest(tf.test.TestCase):
     self.assertNotIn("without a newline", text)
     self.assertIn("WARNING:root:a real warning\n", text)
     self.assertIn("clips 3/6 (50.0%)", text)
+    self.assertNotIn("apitools", text)
+    self.assertNotIn("semi_persistent", text)
 
   def test_a_verbose_run_keeps_them(self):
     text = self._stderr_of(False)
     self.assertIn("INFO:root:harness starting", text)
+    self.assertIn("semi_persistent", text)
+
+
+class BeamImportTest(tf.test.TestCase):
+
+  def _import_stderr(self, argv):
+    """stderr of a process that imports s2f's data jobs (which import
+    apache_beam) with `argv` as its command line."""
+    return subprocess.run([sys.executable, "-c", (
+        "import sys\n"
+        f"sys.argv = {['job', *argv]!r}\n"
+        "from data_prep import prepare_shards_lib\n"
+        "import logging\n"
+        "logging.warning('a real warning')\n")],
+                          capture_output=True, text=True, check=True,
+                          env=dict(os.environ, PYTHONPATH=REPO_ROOT)).stderr
+
+  def test_import_notice_is_dropped_and_warnings_pass(self):
+    text = self._import_stderr([])
+    self.assertNotIn("apitools", text)
+    self.assertIn("a real warning", text)
+
+  def test_verbosity_shows_it(self):
+    self.assertIn("apitools", self._import_stderr(["--verbosity=0"]))
 
 
 if __name__ == "__main__":
