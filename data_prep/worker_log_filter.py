@@ -45,8 +45,8 @@ def _forward(read_fd, write_fd):
 @contextlib.contextmanager
 def drop_info_lines(enabled=True):
   """Within the block, stderr lines starting with INFO: and Beam's start-up
-  notices are dropped (this process's and its children's). `enabled=False` (a --verbosity that asks
-  for INFO) leaves stderr alone."""
+  notices are dropped (this process's and its children's). `enabled=False`
+  (a --verbosity that asks for INFO) leaves stderr alone."""
   if not enabled:
     yield
     return

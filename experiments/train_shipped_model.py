@@ -56,12 +56,12 @@ STAGE_FILE = "stage_seconds.json"
 
 @dataclasses.dataclass(frozen=True)
 class Sizes:
-  """What a run reads and tries (None: every clip / the module's grid)."""
+  """What a run reads and tries (the defaults: the whole shipped run)."""
 
-  train_stride: int = 1  # Every n-th training clip (all speakers' kinds).
+  train_stride: int = 1  # Every n-th training clip (spread over speakers).
   test_clips: int = 0  # The first n held-out clips (0: all).
   decoder_steps: int = 0  # 0: shipped.json's.
-  selection_grid: dict = None
+  selection_grid: dict = None  # None: ge2e_head_selection's own grid.
   bootstrap: int = 0  # 0: side_by_side's.
 
 

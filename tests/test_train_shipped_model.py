@@ -8,12 +8,11 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from data_prep import clip_sources
 from s2f_tf import speech_to_face
 from tests import binaries
 from tests import shared_data
 
-SPLIT_FILE = os.path.join(shared_data.REPO_ROOT, "data_prep", "splits",
-                          "speech2face_examples.csv")
 GRID_CLIP = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
                          "grid_av", "bbaf2n.mpg")
 STAGES = ("shards", "decoder data", "decoder training", "head selection",
@@ -39,7 +38,7 @@ class TrainShippedModelTest(tf.test.TestCase):
 
     # The decoder never saw a held-out speaker's frame: every pairs photo is
     # a training clip's (read from the split file itself), and every 20th.
-    with open(SPLIT_FILE) as f:
+    with open(clip_sources.PAIRS_SPLIT_FILE) as f:
       split = {row["clip"]: row["split"] for row in csv.DictReader(f)}
     photos = [name[:-4] for _, _, files in os.walk(
         os.path.join(work, "decoder_photos", "pairs")) for name in files]

@@ -7,8 +7,7 @@ import sys
 import tensorflow as tf
 
 from data_prep import worker_log_filter
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import binaries
 
 
 class DropInfoLinesTest(tf.test.TestCase):
@@ -61,14 +60,14 @@ class BeamImportTest(tf.test.TestCase):
   def _import_stderr(self, argv):
     """stderr of a process that imports s2f's data jobs (which import
     apache_beam) with `argv` as its command line."""
-    return subprocess.run([sys.executable, "-c", (
+    result = binaries.run(["-c", (
         "import sys\n"
         f"sys.argv = {['job', *argv]!r}\n"
         "from data_prep import prepare_shards_lib\n"
         "import logging\n"
-        "logging.warning('a real warning')\n")],
-                          capture_output=True, text=True, check=True,
-                          env=dict(os.environ, PYTHONPATH=REPO_ROOT)).stderr
+        "logging.warning('a real warning')\n")], 120)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    return result.stderr
 
   def test_import_notice_is_dropped_and_warnings_pass(self):
     text = self._import_stderr([])
