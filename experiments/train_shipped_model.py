@@ -9,7 +9,9 @@ shards and checkpoints are kept):
    into `train` and `validation` (`real_pairs.validation_split`);
 2. face-decoder data from the training speakers' frames, the GRID frames
    and every image under --extra_faces (never a held-out speaker's face);
-3. the `small` face decoder (configs/face_decoder/shipped.json);
+3. the `small` face decoder (configs/face_decoder/shipped.json), then
+   fine-tuned on the fitting clips' frames paired with the voice's
+   cross-fitted predictions of them (`FineTune`; WORKSPACE.md);
 4. the ge2e head's width, learning rate, steps and output scale, chosen on
    the validation speakers (`ge2e_head_selection`);
 5. the head trained with Eq. 1 against the frozen decoder
@@ -55,6 +57,23 @@ STAGE_FILE = "stage_seconds.json"
 
 
 @dataclasses.dataclass(frozen=True)
+class FineTune:
+  """The decoder's fine-tuning on predicted features (WORKSPACE.md,
+  "Decoder fine-tuned on predictions")."""
+
+  # The head that predicts each fitting clip from the other folds' speakers:
+  # the choice of every head selection so far (WORKSPACE.md).
+  head: tuple = (("head_hidden", 512), ("learning_rate", 1e-3),
+                 ("train_steps", 800))
+  folds: int = 5  # Speaker folds of the fitting clips.
+  seeds: int = 3  # Predictions per clip (a head per seed and fold).
+  scale: float = 1.0  # Predictions spread about the mean by this factor.
+  other_faces: int = 5000  # True-feature faces drawn from the rest.
+  steps: int = 3000  # Steps after the decoder's own ...
+  learning_rate: float = 1e-4  # ... at a tenth of its rate.
+
+
+@dataclasses.dataclass(frozen=True)
 class Sizes:
   """What a run reads and tries (the defaults: the whole shipped run)."""
 
@@ -63,11 +82,16 @@ class Sizes:
   decoder_steps: int = 0  # 0: shipped.json's.
   selection_grid: dict = None  # None: ge2e_head_selection's own grid.
   bootstrap: int = 0  # 0: side_by_side's.
+  fine_tune: FineTune = FineTune()
 
 
 TINY = Sizes(train_stride=20, test_clips=14, decoder_steps=20, bootstrap=50,
              selection_grid={"widths": (0,), "learning_rates": (1e-3,),
-                             "steps": (4,), "scales": (1.0, 2.0)})
+                             "steps": (4,), "scales": (1.0, 2.0)},
+             fine_tune=FineTune(head=(("head_hidden", 0),
+                                      ("learning_rate", 1e-3),
+                                      ("train_steps", 4)),
+                                folds=2, seeds=1, other_faces=8, steps=10))
 
 TEACHER = "dlib128"
 ATTRIBUTE_MODELS = os.path.join(HERE, "demo_data", "models",
@@ -84,7 +108,10 @@ never an identity (Speech2Face, Sec. 2). Research use only.
   {decoder_steps} steps of {decoder_batch} on {faces} faces: the training
   speakers' frames of the paper's public pairs (YouTube content: research
   use only), nine GRID frames (CC BY 4.0) and UTKFace crops
-  (non-commercial research use only).
+  (non-commercial research use only). Then {fine_tune_steps} steps more
+  on {fine_tune_examples} examples: the fitting clips' frames, each also
+  paired with {predictions} features predicted from its voice by heads
+  that never heard the speaker, and other faces of the set.
 - **Face teacher**: dlib's 128-D descriptor (VGG-Face cannot be had
   offline).
 - **Trained on**: {train} clips of the training speakers; choices made on
@@ -106,6 +133,7 @@ def main(argv):
     raise app.UsageError("--tiny needs --model_dir: a smoke run never "
                          "replaces the shipped model")
   # pylint: disable=g-import-not-at-top
+  from data_prep import fine_tune_data
   from data_prep import prepare_decoder_data_lib
   from data_prep import prepare_shards_lib
   from data_prep import shard_options
@@ -117,6 +145,7 @@ def main(argv):
   from s2f_tf import speech_to_face
   from s2f_tf import train_config
   from s2f_tf import voice_encoder_trainer
+  from tfrecords_schema import shard_summary
   # pylint: enable=g-import-not-at-top
   out = FLAGS.out_dir
   os.makedirs(out, exist_ok=True)
@@ -154,6 +183,28 @@ def main(argv):
       decoder_file, os.path.join(out, "decoder_data"),
       os.path.join(out, "face_decoder"), decoder_steps)
   times.done("decoder training")
+
+  fine_tune = sizes.fine_tune
+  fine_tune_dir = os.path.join(out, "fine_tune_data")
+  if shard_summary.read(fine_tune_dir) is None:
+    predicted = ge2e_head_selection.cross_fitted_predictions(
+        os.path.join(out, "shards"), decoder_path, dict(fine_tune.head),
+        fine_tune.folds, fine_tune.seeds)
+    frames = {spec.clip_id: real_pairs.decoder_photo_id(spec) for spec in fit}
+    fine_tune_data.write(
+        os.path.join(out, "decoder_data"),
+        {frames[clip]: p for clip, p in predicted.items()}, fine_tune_dir,
+        fine_tune.other_faces, real_pairs.PAIRS_PHOTOS + os.sep,
+        fine_tune.scale, input_pipeline.mean_feature(
+            shards["train"]["pattern"], TEACHER))
+  fine_tuned = os.path.join(out, "face_decoder_fine_tuned")
+  face_decoder_trainer.train(decoder_config.replace(
+      data_dir=fine_tune_dir, warm_start=os.path.join(out, "face_decoder"),
+      train_steps=decoder_steps + fine_tune.steps,
+      learning_rate=fine_tune.learning_rate), fine_tuned)
+  decoder_path = face_decoder_trainer.exported(fine_tuned)
+  fine_tune_examples = shard_summary.read(fine_tune_dir)["examples"]
+  times.done("decoder fine-tuning")
 
   selection_file = os.path.join(out, "selection.json")
   if os.path.isfile(selection_file):
@@ -201,6 +252,8 @@ def main(argv):
   with open(os.path.join(model_dir, "MODEL_CARD.md"), "w") as f:
     f.write(CARD.format(
         choice=json.dumps(choice), faces=faces, decoder_steps=decoder_steps,
+        fine_tune_steps=fine_tune.steps,
+        fine_tune_examples=fine_tune_examples, predictions=fine_tune.seeds,
         decoder_batch=decoder_config.batch_size,
         train=shards["train"]["examples"],
         validation=shards["validation"]["examples"],

@@ -101,6 +101,11 @@ def export(decoder, workdir):
   return path
 
 
+def exported(workdir):
+  """The path of the decoder a run in `workdir` exports at its end."""
+  return os.path.join(workdir, EXPORT_DIR, DECODER_FILE)
+
+
 def trainer(config, workdir):
   """The training loop of the face decoder described by `config`."""
   return training_loop.TrainingLoop(FaceDecoderTask(config), workdir)
@@ -119,4 +124,4 @@ def train_from_file(config_file, data_dir, workdir, train_steps=0):
   if train_steps:
     config = config.replace(train_steps=train_steps)
   train(config, workdir)
-  return os.path.join(workdir, EXPORT_DIR, DECODER_FILE)
+  return exported(workdir)

@@ -37,6 +37,18 @@ def write_config(config_json, workdir):
     f.write(config_json)
 
 
+def restore_dir(workdir, warm_start=""):
+  """The workdir a run restores from: its own once it holds a checkpoint,
+  else `warm_start` (FileNotFoundError naming it when it holds none)."""
+  if not warm_start or tf.train.latest_checkpoint(os.path.join(
+      workdir, CHECKPOINT_DIR)):
+    return workdir
+  if not tf.train.latest_checkpoint(os.path.join(warm_start, CHECKPOINT_DIR)):
+    raise FileNotFoundError(f"--warm_start {warm_start} holds no checkpoint "
+                            f"(no {CHECKPOINT_DIR}/ with a saved step)")
+  return warm_start
+
+
 def checkpoint_manager(workdir, max_to_keep, restore_from=None, **objects):
   """A CheckpointManager over `objects` in workdir/checkpoints, restored.
 

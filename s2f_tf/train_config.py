@@ -41,6 +41,9 @@ class LoopConfig(run_config.RunConfig):
   keep_checkpoints: int = 5  # Newest checkpoints kept.
   eval_every: int = 5000  # Steps between evaluations (and one at the end).
   eval_batches: int = 50  # Batches per evaluation.
+  # A workdir whose newest checkpoint (weights, optimizer, step) starts this
+  # run when its own workdir has none: a later phase on other data.
+  warm_start: str = ""
 
 
 @dataclasses.dataclass

@@ -132,7 +132,8 @@ class TrainingLoop:
       self.optimizer.build(self.model.trainable_variables)
       task.build_frozen()
       self.manager = run_record.checkpoint_manager(
-          self.write_dir, config.keep_checkpoints, restore_from=workdir,
+          self.write_dir, config.keep_checkpoints,
+          restore_from=run_record.restore_dir(workdir, config.warm_start),
           model=self.model, optimizer=self.optimizer)
       if isinstance(self.optimizer.learning_rate, keras.Variable):
         # A constant rate is a variable the checkpoint restored: the

@@ -52,9 +52,11 @@ def write_shards(directory, split, num_examples, num_shards=2, seconds=2.5,
   return os.path.join(directory, f"{split}-*.tfrecord")
 
 
-def write_decoder_data(directory, count=8, teacher=face_teacher.DEFAULT):
+def write_decoder_data(directory, count=8, teacher=face_teacher.DEFAULT,
+                       image_ids=None):
   """`count` random face-decoder examples and their summary.json (as the
-  decoder data job writes them); returns `directory`."""
+  decoder data job writes them; image ids `image_ids`, default img0 ...);
+  returns `directory`."""
   rng = np.random.RandomState(0)
   os.makedirs(directory)
   mean = rng.uniform(60, 160, (68, 2))
@@ -65,7 +67,8 @@ def write_decoder_data(directory, count=8, teacher=face_teacher.DEFAULT):
           0, 255, (224, 224, 3)), tf.uint8)).numpy()
       writer.write(face_decoder_example.encode(
           fc7=rng.rand(face_teacher.get(teacher).dim), aligned_jpeg=jpeg,
-          landmarks=mean + rng.randn(68, 2), image_id=f"img{i}",
+          landmarks=mean + rng.randn(68, 2),
+          image_id=image_ids[i] if image_ids else f"img{i}",
           teacher=teacher))
   with open(os.path.join(directory, shard_summary.SUMMARY_FILE), "w") as f:
     json.dump({"mean_landmarks": mean.tolist(), "pattern": os.path.join(

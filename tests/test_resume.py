@@ -97,6 +97,57 @@ class ResumeTest(tf.test.TestCase):
         CONFIGS, "face_decoder", "tiny.json"))
     self.assertAllClose(rates, [config.learning_rate] * 4 + [2e-5] * 2)
 
+  def test_warm_start_continues_another_runs_checkpoint(self):
+    """A new workdir warm-started from a 2-step run trains steps 3-4 from
+    that run's weights, Adam moments and step: it ends where the 2-step run
+    itself resumed to 4 ends, and never writes into the run it started
+    from. (Ignoring --warm_start would start at step 0.)"""
+    root = self.create_tempdir().full_path
+    data = os.path.join(root, "decoder_data")
+    fake_shards.write_decoder_data(data)
+    binary = os.path.join(EXPERIMENTS, "train_face_decoder.py")
+    common = ["--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
+              "--data_dir", data, "--batch_size", "2", "--deterministic",
+              "--log_every", "1", "--checkpoint_every", "2", "--image_every",
+              "100"]
+    base, warm = os.path.join(root, "base"), os.path.join(root, "warm")
+    binaries.run_ok([binary, *common, "--workdir", base, "--train_steps",
+                     "2"])
+    log = binaries.run_ok([binary, *common, "--workdir", warm,
+                           "--warm_start", base, "--train_steps", "4"])
+    self.assertIn(f"Resumed from {base}", log)
+    self.assertEqual(checkpoint_values(base)[0],
+                     os.path.join(base, run_record.CHECKPOINT_DIR, "ckpt-2"))
+    self.assertEqual([m["step"] for m in run_record.read_metrics(warm)],
+                     [3, 4])
+    # Rerun, the warm run resumes its own checkpoint, not the base's.
+    log = binaries.run_ok([binary, *common, "--workdir", warm,
+                           "--warm_start", base, "--train_steps", "5"])
+    self.assertIn(f"Resumed from {warm}", log)
+    binaries.run_ok([binary, *common, "--workdir", base, "--train_steps",
+                     "4"])
+    _, a = checkpoint_values(base)
+    _, b = checkpoint_values(warm, step=4)
+    self.assertEqual(sorted(a), sorted(b))
+    for name in a:
+      self.assertAllClose(a[name], b[name], rtol=TOLERANCE, atol=TOLERANCE,
+                          msg=name)
+
+  def test_warm_start_without_a_checkpoint_is_one_clear_line(self):
+    root = self.create_tempdir().full_path
+    data = os.path.join(root, "decoder_data")
+    fake_shards.write_decoder_data(data)
+    result = binaries.run([
+        os.path.join(EXPERIMENTS, "train_face_decoder.py"), "--config",
+        os.path.join(CONFIGS, "face_decoder", "tiny.json"), "--data_dir",
+        data, "--workdir", os.path.join(root, "run"), "--warm_start",
+        os.path.join(root, "nothing"), "--train_steps", "1"])
+    self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+    errors = [line for line in result.stderr.splitlines()
+              if line.startswith("error: ")]
+    self.assertEqual(errors, [
+        f"error: --warm_start {os.path.join(root, 'nothing')} holds no "
+        "checkpoint (no checkpoints/ with a saved step)"], result.stderr)
 
   def test_checkpoint_of_another_model_is_one_clear_line(self):
     """A workdir from another architecture (here BN on, then off) fails

@@ -71,6 +71,28 @@ class SchemaTest(tf.test.TestCase):
       face_decoder_example.encode(fc7=fc7, aligned_jpeg=jpeg,
                                   landmarks=points[:5], image_id="x")
 
+  def test_with_input_feature_changes_the_feature_and_nothing_else(self):
+    rng = np.random.RandomState(1)
+    fc7, points, new = rng.rand(128), rng.uniform(0, 224, (68, 2)), \
+        rng.rand(128)
+    jpeg = tf.io.encode_jpeg(tf.fill((224, 224, 3), tf.constant(
+        90, tf.uint8))).numpy()
+    original = face_decoder_example.encode(
+        fc7=fc7, aligned_jpeg=jpeg, landmarks=points, image_id="pairs/a.jpg",
+        teacher="dlib128")
+    changed = face_decoder_example.with_input_feature(original, new, "fold2")
+    self.assertEqual(face_decoder_example.image_id_of(changed),
+                     b"pairs/a.jpg")
+    before = face_decoder_example.decode(original, "dlib128")
+    after = face_decoder_example.decode(changed, "dlib128")
+    self.assertAllClose(after["fc7"], new.astype(np.float32))
+    self.assertNotAllClose(after["fc7"], before["fc7"])
+    self.assertEqual(after["augmentation"].numpy(), b"fold2")
+    for key in ("landmarks", "aligned_image", "image_id", "teacher"):
+      self.assertAllEqual(after[key], before[key], msg=key)
+    with self.assertRaisesRegex(ValueError, "128 values, the new one 4"):
+      face_decoder_example.with_input_feature(original, new[:4], "x")
+
   def test_no_feature_key_outside_the_schema_package(self):
     keys = speech_face.feature_keys() + face_decoder_example.feature_keys()
     offenders = []

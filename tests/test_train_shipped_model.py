@@ -1,5 +1,6 @@
 """The binary that retrains the shipped model, end to end in its --tiny branch on the paper's real pairs."""
 
+import collections
 import csv
 import json
 import os
@@ -9,14 +10,18 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import clip_sources
+from s2f_tf import run_record
 from s2f_tf import speech_to_face
 from tests import binaries
 from tests import shared_data
+from tfrecords_schema import face_decoder_example
+from tfrecords_schema import shard_summary
 
 GRID_CLIP = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
                          "grid_av", "bbaf2n.mpg")
-STAGES = ("shards", "decoder data", "decoder training", "head selection",
-          "head training", "package and table")
+STAGES = ("shards", "decoder data", "decoder training",
+          "decoder fine-tuning", "head selection", "head training",
+          "package and table")
 
 
 class TrainShippedModelTest(tf.test.TestCase):
@@ -45,6 +50,25 @@ class TrainShippedModelTest(tf.test.TestCase):
     train_clips = sum(1 for s in split.values() if s == "train")
     self.assertLen(photos, len(range(0, train_clips, 20)))
     self.assertEqual({split[clip] for clip in photos}, {"train"})
+
+    # The fine-tuning data: each fitting clip's frame once with its true
+    # feature and once with its cross-fitted prediction (one seed in
+    # --tiny); never a validation or held-out speaker's frame.
+    fine_tune = shard_summary.read(os.path.join(work, "fine_tune_data"))
+    frames = collections.Counter()
+    for path in tf.io.gfile.glob(fine_tune["pattern"]):
+      for record in tf.data.TFRecordDataset(path):
+        image_id = face_decoder_example.image_id_of(record.numpy()).decode()
+        if image_id.startswith("pairs/"):
+          frames[os.path.basename(image_id)[:-4]] += 1
+    shards = shard_summary.read(os.path.join(work, "shards"))["splits"]
+    self.assertLen(frames, shards["train"]["examples"])
+    self.assertEqual(set(frames.values()), {2})
+    self.assertEqual({split[clip] for clip in frames}, {"train"})
+    self.assertEqual(fine_tune["fine_tune"]["predicted"], len(frames))
+    # It continued the decoder's 20 steps with 10 more, in its own folder.
+    self.assertEqual([m["step"] for m in run_record.read_metrics(
+        os.path.join(work, "face_decoder_fine_tuned"))][-1], 30)
 
     with open(os.path.join(work, "stage_seconds.json")) as f:
       times = json.load(f)

@@ -94,5 +94,27 @@ def teacher_of_record(serialized):
   return parsed[_TEACHER].numpy().decode("utf-8") or None
 
 
+def image_id_of(serialized):
+  """The image id of one serialized example (bytes; no image decoded)."""
+  example = tf.train.Example.FromString(serialized)
+  return example.features.feature[_IMAGE_ID].bytes_list.value[0]
+
+
+def with_input_feature(serialized, feature, augmentation):
+  """The same face with another decoder input: the serialized example with
+  its feature replaced by `feature` (same length) and `augmentation` naming
+  where that feature came from."""
+  example = tf.train.Example.FromString(serialized)
+  values = example.features.feature[_FEATURE].float_list.value
+  feature = np.asarray(feature, np.float32).reshape(-1)
+  if feature.shape != (len(values),):
+    raise ValueError(f"the example's feature has {len(values)} values, the "
+                     f"new one {feature.size}")
+  values[:] = feature.tolist()
+  example.features.feature[_AUGMENTATION].bytes_list.value[:] = [
+      augmentation.encode("utf-8")]
+  return example.SerializeToString()
+
+
 def feature_keys():
   return tuple(FEATURE_SPEC)

@@ -18,7 +18,8 @@ TEACHER = "dlib128"
 
 
 def read_split(pattern, cache, segment_seconds):
-  """{'dvector', 'feature', 'speaker', 'face'} of every clip of `pattern`;
+  """{'dvector', 'feature', 'speaker', 'face', 'clip'} of every clip of
+  `pattern`;
   d-vectors from `cache` when it holds this split."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
@@ -34,7 +35,8 @@ def read_split(pattern, cache, segment_seconds):
       cached = npz["dvector"] if len(npz["dvector"]) == len(records) else None
   dvector = tf.function(ge2e.pretrained(), input_signature=[
       tf.TensorSpec([1, None], tf.float32)])
-  out = {"dvector": [], "feature": [], "speaker": [], "face": []}
+  out = {"dvector": [], "feature": [], "speaker": [], "face": [],
+         "clip": []}
   bar = progress.Progress(len(records), name=f"clips of {pattern}")
   for index, record in enumerate(records):
     example = speech_face.decode(record, TEACHER)
@@ -45,6 +47,7 @@ def read_split(pattern, cache, segment_seconds):
       out["dvector"].append(dvector(segment[None]).numpy()[0])
     out["feature"].append(example["fc7"].numpy())
     out["speaker"].append(example["speaker_id"].numpy().decode())
+    out["clip"].append(example["clip_id"].numpy().decode())
     out["face"].append(real_pairs.face_crop(example))
     bar.update()
   out["dvector"] = cached if cached is not None else np.stack(out["dvector"])
@@ -202,6 +205,53 @@ def select(shards, decoder_path, attribute_models, widths=WIDTHS,
   return {"candidates": results, "seeds": seeds, "scales": scale_scores,
           "choice": choice, "fit_clips": len(setup.fit["speaker"]),
           "validation_clips": len(setup.speakers)}
+
+
+def speaker_folds(speakers, folds, seed=0):
+  """Fold index of each clip: speakers dealt to `folds` folds in a seeded
+  random order, every clip of a speaker in its speaker's fold."""
+  unique = sorted(set(speakers))
+  np.random.RandomState(seed).shuffle(unique)
+  fold_of = {speaker: i % folds for i, speaker in enumerate(unique)}
+  return np.array([fold_of[s] for s in speakers], np.int64)
+
+
+def cross_fitted(x, y, speakers, choice, decoder_fc, folds=5, seeds=1,
+                 batch_size=32):
+  """[seeds, clips, dim] predictions of the training clips' features by
+  heads of `choice` that never saw the clip's speaker: each fold's clips
+  are predicted by a head trained on the other folds (a new initialisation
+  and batch order per seed and fold). What a head trained on every clip
+  gives for a new speaker, for clips whose true face is known."""
+  fold = speaker_folds(speakers, folds)
+  steps = int(choice["train_steps"])
+  out = np.zeros((seeds,) + y.shape, np.float32)
+  for seed in range(seeds):
+    for k in range(folds):
+      held = fold == k
+      out[seed, held] = train_head(
+          x[~held], y[~held], int(choice["head_hidden"]),
+          float(choice["learning_rate"]), [steps], decoder_fc,
+          lambda head, held=held: np.asarray(head(x[held])), batch_size,
+          seed * folds + k)[steps]
+  return out
+
+
+def cross_fitted_predictions(shards, decoder_path, choice, folds=5, seeds=1,
+                             cache=""):
+  """{clip id: [seeds, dim]} of `cross_fitted` for the shards' `train`
+  split (the validation and test splits are not read)."""
+  from s2f_tf import frozen_heads  # pylint: disable=g-import-not-at-top
+  from s2f_tf.audio import audio_format  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(shards, "summary.json")) as f:
+    pattern = json.load(f)["splits"]["train"]["pattern"]
+  cache = cache or os.path.join(shards, "ge2e_dvectors_{}.npz")
+  fit = read_split(pattern, cache.format("train"), audio_format.CLIP_SECONDS)
+  decoder_fc, _ = frozen_heads.load_face_decoder(decoder_path,
+                                                 teacher=TEACHER)
+  predicted = cross_fitted(fit["dvector"], fit["feature"], fit["speaker"],
+                           choice, decoder_fc, folds, seeds)
+  return {clip: predicted[:, i] for i, clip in enumerate(fit["clip"])}
 
 
 def seed_spread(shards, decoder_path, attribute_models, choice, split="test",

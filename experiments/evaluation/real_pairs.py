@@ -99,15 +99,24 @@ def _link(source, target):
     os.symlink(os.path.abspath(source), target)
 
 
+PAIRS_PHOTOS = "pairs"  # The training clips' frames among decoder photos.
+
+
+def decoder_photo_id(spec):
+  """A training clip's frame's path under the decoder's photo folder, which
+  the decoder-data job records as the face's image id."""
+  return os.path.join(PAIRS_PHOTOS, spec.dataset,
+                      os.path.basename(spec.face_image_path))
+
+
 def decoder_photos(train_specs, photo_dir, grid_dir="", extra_faces=""):
   """Links the face decoder's photos into `photo_dir`: the training
   speakers' real frames (never a test speaker's), the middle frame of each
   GRID clip in `grid_dir`, and every image under `extra_faces`. Returns
   the number of photos."""
   for spec in train_specs:
-    _link(spec.face_image_path, os.path.join(
-        photo_dir, "pairs", spec.dataset, os.path.basename(
-            spec.face_image_path)))
+    _link(spec.face_image_path, os.path.join(photo_dir,
+                                             decoder_photo_id(spec)))
   for clip in sorted(glob.glob(os.path.join(grid_dir, "*.mpg"))) if \
       grid_dir else []:
     target = os.path.join(photo_dir, "grid",
