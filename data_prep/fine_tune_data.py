@@ -9,7 +9,8 @@ that never heard the speaker predicted it: cross-fitted), mixed with
 `other_faces` randomly drawn examples of the rest of the decoder's data
 (true features) so the decoder keeps drawing true features. Examples whose
 image id starts with `held_prefix` and that have no prediction (the
-validation speakers' frames) are left out. The summary keeps the source's
+validation speakers' frames) are left out; a prediction whose frame the
+decoder-data job skipped (no usable face) is skipped and counted. The summary keeps the source's
 mean landmarks: the decoder fine-tuned on this folder is the one it was
 built for. Shards are written atomically and the summary last; a folder
 with a summary is complete and kept as it is (a rerun does nothing, a
@@ -19,6 +20,7 @@ killed run is redone: it takes minutes).
 import glob
 import os
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -61,10 +63,12 @@ def write(decoder_data_dir, predicted, out_dir, other_faces, held_prefix,
       found.add(image_id)
     elif not image_id.startswith(held):
       pool.append(index)
-  if len(found) != len(predicted):
-    missing = sorted(set(predicted) - found)
-    raise ValueError(f"{len(missing)} predicted frames are not in "
-                     f"{decoder_data_dir} (e.g. {missing[0].decode()})")
+  skipped = {}
+  missing = sorted(set(predicted) - found)
+  if missing:  # frames the decoder-data job skipped (no usable face)
+    skipped["frame_not_in_decoder_data"] = len(missing)
+    logging.warning("%d predicted frames are not in %s (e.g. %s): skipped",
+                    len(missing), decoder_data_dir, missing[0].decode())
   rng = np.random.RandomState(seed)
   other = set(rng.choice(len(pool), min(other_faces, len(pool)),
                          replace=False).tolist())
@@ -96,7 +100,7 @@ def write(decoder_data_dir, predicted, out_dir, other_faces, held_prefix,
   summary = {key: source[key] for key in (
       "mean_landmarks", "schema_version", "teacher") if key in source}
   summary.update(
-      examples=len(examples), shards=NUM_SHARDS, skipped={},
+      examples=len(examples), shards=NUM_SHARDS, skipped=skipped,
       pattern=shard_files.shard_pattern(out_dir, prefix, NUM_SHARDS),
       fine_tune=dict(counts, scale=scale, source=decoder_data_dir))
   shard_files.write_summary(out_dir, summary)  # last: the folder is whole

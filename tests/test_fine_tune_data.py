@@ -82,15 +82,19 @@ class FineTuneDataTest(tf.test.TestCase):
     self.assertEqual(os.path.getmtime(os.path.join(out, "summary.json")),
                      stamp)
 
-  def test_a_prediction_without_its_frame_is_one_clear_error(self):
+  def test_a_prediction_without_its_frame_is_a_counted_skip(self):
+    """A frame the decoder-data job found no face in has no example: its
+    predictions are skipped and counted, the rest written."""
     root = self.create_tempdir().full_path
     source = fake_shards.write_decoder_data(
         os.path.join(root, "source"), teacher=TEACHER, image_ids=IDS)
-    with self.assertRaisesRegex(ValueError, "1 predicted frames are not in "
-                                ".* \\(e.g. pairs/a/gone.jpg\\)"):
-      fine_tune_data.write(source, {"pairs/a/gone.jpg": np.zeros((1, 128))},
-                           os.path.join(root, "out"), 1, "pairs/")
-
+    summary = fine_tune_data.write(
+        source, {"pairs/a/gone.jpg": np.zeros((1, 128)),
+                 "pairs/a/fit0.jpg": np.ones((1, 128))},
+        os.path.join(root, "out"), 1, "pairs/")
+    self.assertEqual(summary["skipped"], {"frame_not_in_decoder_data": 1})
+    self.assertEqual(summary["fine_tune"]["predicted"], 1)
+    self.assertLen(read(summary["pattern"]), 3)
 
 if __name__ == "__main__":
   tf.test.main()
