@@ -37,6 +37,27 @@ def checkpoint_values(workdir, step=None):
 
 class ResumeTest(tf.test.TestCase):
 
+  def _decoder_run(self):
+    """(binary, flags) of a deterministic tiny face-decoder run on fresh
+    fake decoder data."""
+    data = os.path.join(self.create_tempdir().full_path, "decoder_data")
+    fake_shards.write_decoder_data(data)
+    return os.path.join(EXPERIMENTS, "train_face_decoder.py"), [
+        "--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
+        "--data_dir", data, "--batch_size", "2", "--deterministic",
+        "--log_every", "1", "--checkpoint_every", "2", "--image_every", "100"]
+
+  def _assert_same_checkpoint(self, a, b):
+    """Every variable of two checkpoints (checkpoint_values), Adam's
+    moments and the step count included, agrees to TOLERANCE."""
+    self.assertEqual(sorted(a), sorted(b))
+    self.assertGreater(len([n for n in a if n.startswith(
+        "optimizer/_variables/")]), 0)
+    self.assertIn("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE", a)
+    for name in a:
+      self.assertAllClose(a[name], b[name], rtol=TOLERANCE, atol=TOLERANCE,
+                          msg=name)
+
   def _straight_vs_resumed(self, binary, common, steps):
     root = self.create_tempdir().full_path
     straight = os.path.join(root, "straight")
@@ -52,14 +73,7 @@ class ResumeTest(tf.test.TestCase):
     path_b, b = checkpoint_values(resumed)
     self.assertTrue(path_a.endswith(f"-{steps}") and
                     path_b.endswith(f"-{steps}"))
-    self.assertEqual(sorted(a), sorted(b))
-    # Adam's moments and the step count are compared too.
-    self.assertGreater(len([n for n in a if n.startswith(
-        "optimizer/_variables/")]), 0)
-    self.assertIn("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE", a)
-    for name in a:
-      self.assertAllClose(a[name], b[name], rtol=TOLERANCE, atol=TOLERANCE,
-                          msg=name)
+    self._assert_same_checkpoint(a, b)
     losses = lambda w: [m["losses/total"] for m in
                         run_record.read_metrics(w)]
     self.assertAllClose(losses(straight), losses(resumed), rtol=TOLERANCE,
@@ -79,13 +93,7 @@ class ResumeTest(tf.test.TestCase):
          "--image_every", "100"], steps=4)
 
   def test_face_decoder_resume_is_exact(self):
-    data = os.path.join(self.create_tempdir().full_path, "decoder_data")
-    fake_shards.write_decoder_data(data)
-    binary = os.path.join(EXPERIMENTS, "train_face_decoder.py")
-    common = ["--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
-              "--data_dir", data, "--batch_size", "2", "--deterministic",
-              "--log_every", "1", "--checkpoint_every", "2", "--image_every",
-              "100"]
+    binary, common = self._decoder_run()
     resumed = self._straight_vs_resumed(binary, common, steps=4)
     # A lower-rate phase: resumed with a new constant --learning_rate, it
     # trains at that rate (the checkpoint holds the old rate as a variable,
@@ -103,13 +111,7 @@ class ResumeTest(tf.test.TestCase):
     itself resumed to 4 ends, and never writes into the run it started
     from. (Ignoring --warm_start would start at step 0.)"""
     root = self.create_tempdir().full_path
-    data = os.path.join(root, "decoder_data")
-    fake_shards.write_decoder_data(data)
-    binary = os.path.join(EXPERIMENTS, "train_face_decoder.py")
-    common = ["--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
-              "--data_dir", data, "--batch_size", "2", "--deterministic",
-              "--log_every", "1", "--checkpoint_every", "2", "--image_every",
-              "100"]
+    binary, common = self._decoder_run()
     base, warm = os.path.join(root, "base"), os.path.join(root, "warm")
     binaries.run_ok([binary, *common, "--workdir", base, "--train_steps",
                      "2"])
@@ -128,20 +130,14 @@ class ResumeTest(tf.test.TestCase):
                      "4"])
     _, a = checkpoint_values(base)
     _, b = checkpoint_values(warm, step=4)
-    self.assertEqual(sorted(a), sorted(b))
-    for name in a:
-      self.assertAllClose(a[name], b[name], rtol=TOLERANCE, atol=TOLERANCE,
-                          msg=name)
+    self._assert_same_checkpoint(a, b)
 
   def test_warm_start_without_a_checkpoint_is_one_clear_line(self):
     root = self.create_tempdir().full_path
-    data = os.path.join(root, "decoder_data")
-    fake_shards.write_decoder_data(data)
+    binary, common = self._decoder_run()
     result = binaries.run([
-        os.path.join(EXPERIMENTS, "train_face_decoder.py"), "--config",
-        os.path.join(CONFIGS, "face_decoder", "tiny.json"), "--data_dir",
-        data, "--workdir", os.path.join(root, "run"), "--warm_start",
-        os.path.join(root, "nothing"), "--train_steps", "1"])
+        binary, *common, "--workdir", os.path.join(root, "run"),
+        "--warm_start", os.path.join(root, "nothing"), "--train_steps", "1"])
     self.assertEqual(result.returncode, 1, result.stderr[-2000:])
     errors = [line for line in result.stderr.splitlines()
               if line.startswith("error: ")]
