@@ -1,5 +1,9 @@
 """Face-decoder training: landmark MSE + texture L1 (+ identity), resumable workdir.
 
+With --identity_weight the decoded face passes through a frozen copy of the
+face teacher: VGG-Face (fc7) or, for dlib128, dlib's network in Keras on the
+chip `face_chip.ChipSampler` cuts at the decoded landmarks.
+
 `FaceDecoderTask` is the decoder's part of `training_loop`: the decoder of
 `face_decoder.SPECS` built on the data's mean landmarks, the shards of
 `data_prep/prepare_decoder_data.py`, the loss of `losses/face_decoder_loss`,
@@ -18,6 +22,9 @@ from s2f_tf import face_decoder_input
 from s2f_tf import train_config
 from s2f_tf import training_loop
 from s2f_tf.losses import face_decoder_loss
+from s2f_tf.models import dlib_resnet
+from s2f_tf.models import dlib_resnet_weights
+from s2f_tf.models import face_chip
 from s2f_tf.models import face_decoder
 from s2f_tf.models import vgg_face
 from s2f_tf.models import vgg_face_weights
@@ -26,6 +33,7 @@ from tfrecords_schema import shard_summary
 
 EXPORT_DIR = "export"
 DECODER_FILE = "face_decoder.keras"
+IDENTITY_TEACHERS = (face_teacher.VGG_FACE_FC7, face_teacher.DLIB128)
 IMAGE_TAGS = ("faces/1_aligned_target", "faces/2_target_texture",
               "faces/3_predicted_texture", "faces/4_decoded_image")
 
@@ -40,21 +48,30 @@ class FaceDecoderTask(training_loop.Task):
     self.pattern = summary["pattern"]
     self.teacher = summary.get("teacher", {}).get("name",
                                                   face_teacher.VGG_FACE_FC7)
-    if config.identity_weight and self.teacher != face_teacher.VGG_FACE_FC7:
-      raise ValueError(f"--identity_weight needs VGG-Face; {config.data_dir} "
-                       f"was made with the face teacher {self.teacher}")
+    if config.identity_weight and self.teacher not in IDENTITY_TEACHERS:
+      raise ValueError(f"--identity_weight needs the face teacher's network "
+                       f"({', '.join(IDENTITY_TEACHERS)}); {config.data_dir} "
+                       f"was made with {self.teacher}")
     self.identity_fn = None
 
   def build_model(self, num_replicas):
     del num_replicas  # no BN by default; Keras BN otherwise
-    return face_decoder.build_face_decoder(
+    model = face_decoder.build_face_decoder(
         self.mean_landmarks, face_decoder.SPECS[self.config.decoder],
         use_batch_norm=self.config.use_batch_norm,
         feature_dim=face_teacher.get(self.teacher).dim)
+    if self.config.init_decoder:
+      face_decoder.copy_weights(self.config.init_decoder, model)
+    return model
 
   def build_frozen(self):
     config = self.config
     if not config.identity_weight:
+      return
+    if self.teacher == face_teacher.DLIB128:
+      self.identity_fn = dlib_identity_fn(self.mean_landmarks,
+                                          config.dlib_resnet_weights,
+                                          config.identity_jitter)
       return
     vgg = vgg_face.build_vgg_face()
     if config.vgg_face_weights:
@@ -62,8 +79,8 @@ class FaceDecoderTask(training_loop.Task):
     else:
       logging.warning("identity term with a RANDOM VGG-Face")
     vgg.trainable = False
-    self.identity_fn = lambda image: vgg(vgg_face.preprocess_input(
-        image * 255.0), training=False)["fc7"]
+    self.identity_fn = lambda outputs: vgg(vgg_face.preprocess_input(
+        outputs["image"] * 255.0), training=False)["fc7"]
 
   def train_dataset(self, skip_examples):
     config = self.config
@@ -90,6 +107,23 @@ class FaceDecoderTask(training_loop.Task):
   def finish(self, model, workdir):
     path = export(model, workdir)
     logging.info("Exported the face decoder to %s", path)
+
+
+def dlib_identity_fn(mean_landmarks, weights_path="", jitter=0.0):
+  """The decoder's outputs -> dlib128 of its image: the chip dlib would cut
+  at the decoded landmarks (the reference: the data's mean shape), through
+  dlib's network in Keras, frozen (weights: dlib's file, '' = installed)."""
+  network = dlib_resnet_weights.load(dlib_resnet.build(),
+                                     weights_path or None)
+  network.trainable = False
+  sampler = face_chip.ChipSampler.from_reference(mean_landmarks,
+                                                 jitter=jitter)
+
+  def identity(outputs, training=True):
+    chips = sampler([outputs["image"] * 255.0, outputs["landmarks"]],
+                    training=training)
+    return network(chips, training=False)
+  return identity
 
 
 def export(decoder, workdir):

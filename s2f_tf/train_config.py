@@ -178,8 +178,17 @@ class DecoderModelConfig(run_config.RunConfig):
   use_batch_norm: bool = False  # True brings back the centre blot.
   landmark_weight: float = 1.0  # x MSE of landmarks / 224.
   texture_weight: float = 1.0  # x mean |texture - target| in [0, 1].
-  identity_weight: float = 0.0  # x (1 - cos) of VGG-Face fc7; needs weights.
+  # x (1 - cos) of the teacher's feature of the decoded face (Cole et al.):
+  # VGG-Face fc7 (needs --vgg_face_weights) or dlib128 (dlib's network in
+  # Keras, weights from --dlib_resnet_weights, '' = the installed file).
+  identity_weight: float = 0.0
   vgg_face_weights: str = ""
+  dlib_resnet_weights: str = ""
+  # dlib128's chip moved at random in training (face_chip.ChipSampler).
+  identity_jitter: float = 0.0
+  # A decoder .keras (an export, e.g. the shipped one) whose weights start
+  # a new run (a run with checkpoints resumes from them instead).
+  init_decoder: str = ""
 
 
 @dataclasses.dataclass

@@ -217,7 +217,7 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     terms = face_decoder_loss.per_example(
         {k: v.astype(np.float32) for k, v in outputs.items()},
         {k: v.astype(np.float32) for k, v in batch.items()},
-        identity_fn=lambda image: fc7.astype(np.float32),
+        identity_fn=lambda outputs: fc7.astype(np.float32),
         weights=(2.0, 3.0, 0.5))
     for i in range(2):
       lm = np.mean(((outputs["landmarks"][i] - batch["landmarks"][i])

@@ -1,12 +1,14 @@
 """The face decoder's loss (after Cole et al.): landmark MSE + texture L1 (+ identity).
 
   L = w_lm mean(((l_pred - l_true) / 224)^2) + w_tex mean|t_pred - t_true|
-      + w_id (1 - cos(fc7(image_pred), fc7_true))
+      + w_id (1 - cos(teacher(image_pred), teacher(image_true)))
 
 Landmarks in pixels of the 224 x 224 aligned frame, textures in [0, 1] in the
-mean-landmark frame; the identity term needs VGG-Face (`identity_fn`). Every
-term is returned per example, so a distributed trainer can average over the
-global batch.
+mean-landmark frame. The identity term passes the decoded face through a
+frozen, differentiable copy of the face teacher (`identity_fn`: VGG-Face's
+fc7, or dlib's network in Keras for dlib128) and compares it with the true
+face's feature (the decoder's input). Every term is returned per example,
+so a distributed trainer can average over the global batch.
 """
 
 from keras import ops
@@ -24,7 +26,8 @@ def per_example(outputs, batch, identity_fn=None, weights=(1.0, 1.0, 0.0)):
   Args:
     outputs: the decoder's {'landmarks', 'texture', 'image'}.
     batch: {'landmarks', 'texture', 'fc7'} targets.
-    identity_fn: image in [0, 1] -> fc7, or None.
+    identity_fn: the decoder's outputs -> the teacher's feature of its
+      image, or None.
     weights: (landmark, texture, identity).
   """
   size = float(face_decoder.IMAGE_SIZE)
@@ -34,7 +37,7 @@ def per_example(outputs, batch, identity_fn=None, weights=(1.0, 1.0, 0.0)):
   terms = {"landmark_mse": landmark, "texture_l1": texture}
   total = weights[0] * landmark + weights[1] * texture
   if identity_fn is not None and weights[2]:
-    predicted = identity_fn(outputs["image"])
+    predicted = identity_fn(outputs)
     cosine = ops.sum(predicted * batch["fc7"], -1) / (
         ops.norm(predicted, axis=-1) * ops.norm(batch["fc7"], axis=-1) + 1e-8)
     terms["identity"] = 1.0 - cosine

@@ -62,11 +62,20 @@ class ChipSampler(layers.Layer):
     corners: (3, 2) `reference_corners(reference_landmarks)` (dlib's; kept
       so that a saved sampler loads without dlib).
     size: the chip's side.
+    jitter: in training, each chip moved by a random similarity about its
+      centre: shift up to `jitter` x its side, scale 1 +- `jitter`, rotation
+      +- `jitter` radians (0: dlib's chip exactly). A face must keep its
+      identity under the small misalignments that another aligner (the
+      instrument's HOG + 5-point shape) makes.
+    seed: of the jitter.
   """
 
   def __init__(self, reference_landmarks, corners, size=dlib_resnet.CHIP_SIZE,
-               **kwargs):
+               jitter=0.0, seed=None, **kwargs):
     super().__init__(**kwargs)
+    self.jitter = float(jitter)
+    self.seed = seed
+    self._seeds = keras.random.SeedGenerator(seed) if self.jitter else None
     self.reference_landmarks = np.asarray(reference_landmarks,
                                           np.float32).tolist()
     self.corners = np.asarray(corners, np.float32).tolist()
@@ -79,15 +88,35 @@ class ChipSampler(layers.Layer):
     self._grid = (tl[None, None] + steps[None, :, None] * (tr - tl)
                   + steps[:, None, None] * (bl - tl)).astype(np.float32)
 
-  def call(self, inputs):
+  def call(self, inputs, training=False):
     images, landmarks = inputs
     landmarks = ops.stop_gradient(ops.cast(landmarks, "float32"))
-    grid = self._source_points(ops.take(landmarks, FIVE_POINTS, axis=1))
+    grid = ops.convert_to_tensor(self._grid)[None]
+    if training and self.jitter:
+      grid = self._jittered(grid, ops.shape(landmarks)[0])
+    grid = self._source_points(ops.take(landmarks, FIVE_POINTS, axis=1), grid)
     return _bilinear(ops.cast(images, "float32"), grid)
 
-  def _source_points(self, points):
-    """(B, size, size, 2): each chip pixel's point in each face, by the
-    similarity that maps the face's points onto the reference's."""
+  def _jittered(self, grid, batch):
+    """(B, size, size, 2): `grid` moved by a random similarity per example."""
+    draw = keras.random.uniform((batch, 4), -self.jitter, self.jitter,
+                                seed=self._seeds)
+    side = float(np.linalg.norm(np.subtract(self.corners[1],
+                                            self.corners[0])))
+    centre = ops.mean(grid, axis=(1, 2), keepdims=True)
+    scale = (1.0 + draw[:, 2])[:, None, None]
+    cos = ops.cos(draw[:, 3])[:, None, None]
+    sin = ops.sin(draw[:, 3])[:, None, None]
+    g = grid - centre
+    x = scale * (cos * g[..., 0] - sin * g[..., 1])
+    y = scale * (sin * g[..., 0] + cos * g[..., 1])
+    shift = side * draw[:, None, None, :2]
+    return ops.stack([x, y], axis=-1) + centre + shift
+
+  def _source_points(self, points, grid):
+    """(B, size, size, 2): each point of `grid` (chip pixels in the
+    reference face's frame) in each face, by the similarity that maps the
+    face's points onto the reference's."""
     q = ops.convert_to_tensor(self._reference)
     p_mean = ops.mean(points, axis=1, keepdims=True)
     q_mean = ops.mean(q, axis=0, keepdims=True)
@@ -100,7 +129,7 @@ class ChipSampler(layers.Layer):
     im = ops.sum(p[..., 0] * qc[None, :, 1] - p[..., 1] * qc[None, :, 0],
                  axis=1) / norm
     # Inverse: p = conj(a) (q - q_mean) / |a|^2 + p_mean.
-    g = ops.convert_to_tensor(self._grid)[None] - q_mean[None]
+    g = grid - q_mean[None]
     scale = (ops.square(re) + ops.square(im))[:, None, None]
     re, im = re[:, None, None], im[:, None, None]
     x = (re * g[..., 0] + im * g[..., 1]) / scale
@@ -113,7 +142,8 @@ class ChipSampler(layers.Layer):
   def get_config(self):
     return {**super().get_config(), "size": self.size,
             "reference_landmarks": self.reference_landmarks,
-            "corners": self.corners}
+            "corners": self.corners, "jitter": self.jitter,
+            "seed": self.seed}
 
   @classmethod
   def from_reference(cls, reference_landmarks, **kwargs):

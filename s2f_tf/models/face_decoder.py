@@ -152,3 +152,24 @@ def image_model(decoder):
   voice-encoder trainer (its `fc1000` layer is Eq. 1's f_dec)."""
   return keras.Model(decoder.input, decoder.output["image"],
                      name="face_decoder_image")
+
+
+def copy_weights(path, decoder):
+  """Sets `decoder`'s weights from the decoder saved at `path` (an export
+  or a full decoder), layer by layer by name; one clear error when a layer
+  is missing or differs in shape (another --decoder width or teacher)."""
+  import os  # pylint: disable=g-import-not-at-top
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"--init_decoder {path} does not exist")
+  source = keras.models.load_model(path, compile=False)
+  names = {layer.name: layer for layer in source.layers}
+  for layer in decoder.layers:
+    if not layer.weights:
+      continue
+    other = names.get(layer.name)
+    shapes = [tuple(w.shape) for w in layer.weights]
+    if other is None or [tuple(w.shape) for w in other.weights] != shapes:
+      raise ValueError(f"--init_decoder {path}: its layer {layer.name!r} "
+                       f"does not match this decoder's {shapes} (same "
+                       "--decoder width and face teacher?)")
+    layer.set_weights(other.get_weights())
