@@ -161,6 +161,20 @@ class AgreementTest(tf.test.TestCase):
     self.assertGreater(cosine.mean(), 0.998)
     self.assertGreater(cosine.min(), 0.995)
 
+  def test_jitter_moves_the_chip_in_training_only(self):
+    sampler = face_chip.ChipSampler.from_reference(self.points.mean(0),
+                                                   jitter=0.1, seed=3)
+    inputs = [self.aligned[:4].astype(np.float32), self.points[:4]]
+    exact = face_chip.ChipSampler.from_reference(self.points.mean(0))(inputs)
+    self.assertAllClose(sampler(inputs), exact)
+    moved = np.asarray(sampler(inputs, training=True))
+    # Each example moves by its own draw, by a few pixels at most: the
+    # chips differ but stay the same face (dlib's descriptor barely moves).
+    self.assertGreater(np.abs(moved - exact).mean(axis=(1, 2, 3)).min(), 1.0)
+    cosine = _cosine(np.asarray(self.model(moved)),
+                     np.asarray(self.model(exact)))
+    self.assertGreater(cosine.min(), 0.9)
+
   def test_gradient_reaches_the_pixels(self):
     sampler = face_chip.ChipSampler.from_reference(self.points.mean(0))
     images = tf.Variable(self.aligned[:2].astype(np.float32))

@@ -248,6 +248,25 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     self.assertBetween(float(np.max(out["image"])), 0.0, 1.0)
     self.assertEqual(model.get_layer("fc1000").kernel.shape, (4096, 1000))
 
+  def test_init_decoder_copies_a_saved_decoders_weights(self):
+    rng = np.random.RandomState(1)
+    mean = rng.uniform(60, 160, (68, 2))
+    spec = face_decoder.SPECS["tiny"]
+    saved = face_decoder.build_face_decoder(mean, spec, feature_dim=128)
+    path = os.path.join(self.create_tempdir().full_path, "decoder.keras")
+    face_decoder.image_model(saved).save(path)
+    fresh = face_decoder.build_face_decoder(mean, spec, feature_dim=128)
+    feature = rng.rand(2, 128).astype(np.float32)
+    self.assertNotAllClose(fresh(feature)["image"], saved(feature)["image"])
+    face_decoder.copy_weights(path, fresh)
+    self.assertAllClose(fresh(feature)["image"], saved(feature)["image"],
+                        atol=1e-6)
+    with self.assertRaisesRegex(ValueError, "fc1000.*same --decoder width"):
+      face_decoder.copy_weights(path, face_decoder.build_face_decoder(
+          mean, spec, feature_dim=4096))
+    with self.assertRaisesRegex(FileNotFoundError, "--init_decoder"):
+      face_decoder.copy_weights(path + ".missing", fresh)
+
   def test_full_size_parameter_count(self):
     mean = np.zeros((68, 2))
     model = face_decoder.build_face_decoder(mean + 100.0)
