@@ -12,8 +12,32 @@ from s2f_tf.faces import face_descriptor
 from s2f_tf.metrics import attributes
 from s2f_tf.metrics import craniofacial
 from s2f_tf.metrics import feature_similarity
+from s2f_tf.metrics import image_degradation
 from s2f_tf.metrics import retrieval
 from tests import shared_data
+
+
+class ImageDegradationTest(tf.test.TestCase):
+
+  def test_jpeg_keeps_smooth_images_and_loses_fine_texture(self):
+    ramp = np.repeat(np.linspace(0, 255, 224)[None, :, None], 224, 0)
+    smooth = np.repeat(ramp, 3, 2).astype(np.uint8)
+    noise = np.random.RandomState(0).randint(0, 256, (224, 224, 3),
+                                             dtype=np.uint8)
+    error = lambda x: np.abs(image_degradation.jpeg_round_trip(x).astype(
+        float) - x).mean()
+    self.assertLess(error(smooth), 2.0)
+    # Quality 75 quantises away pixel-level noise: tens of levels per pixel.
+    self.assertGreater(error(noise), 20.0)
+    self.assertEqual(image_degradation.jpeg_round_trip(noise).dtype,
+                     np.uint8)
+
+  def test_resized_is_three_quarters_and_keeps_the_mean(self):
+    image = np.full((224, 224, 3), 90, np.uint8)
+    image[:112] = 170
+    small = image_degradation.resized(image)
+    self.assertEqual(small.shape, (168, 168, 3))
+    self.assertAllClose(small.mean(), image.mean(), atol=0.5)
 
 
 class FeatureSimilarityTest(tf.test.TestCase):

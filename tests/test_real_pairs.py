@@ -30,7 +30,7 @@ class RealPairsRunTest(tf.test.TestCase):
     result = written["real_pairs"]
     self.assertEqual(set(result["rows"]), {
         "s2f", "paper", "constant", "shuffled", "control", "f2f",
-        "paper_f2f", "s2f_feature", "control_feature", "true_feature",
+        "f2f_jpeg", "f2f_small", "paper_f2f", "s2f_feature", "control_feature", "true_feature",
         "compare", "compare_feature"})
     self.assertEqual(result["compare_encoder"], "ge2e")
     self.assertEqual(result["clips"], 14)

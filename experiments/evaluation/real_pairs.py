@@ -31,6 +31,7 @@ from s2f_tf import speech_to_face
 from s2f_tf.faces import face_descriptor
 from s2f_tf.metrics import attributes
 from s2f_tf.metrics import feature_space
+from s2f_tf.metrics import image_degradation
 from s2f_tf.metrics import side_by_side
 from tfrecords_schema import face_teacher
 from tfrecords_schema import speech_face
@@ -51,6 +52,9 @@ FEATURE_ROWS = ("s2f_feature", "control_feature", "true_feature")
 # A second model on the same clips (`run(compare=...)`, e.g. the demo's
 # table1-path encoder beside the shipped model): its faces, its feature.
 COMPARE_ROWS = ("compare", "compare_feature")
+# Face -> face: s2f's decoder on the true faces' features (as decoded, after
+# a JPEG round trip, smaller) and the paper's (Face_f2f).
+F2F_ROWS = ("f2f", "f2f_jpeg", "f2f_small", "paper_f2f")
 ROW_LABELS = {
     "s2f": "s2f (this model, from the voice)",
     "s2f_feature": ("s2f's predicted feature, before the decoder (teacher "
@@ -67,6 +71,10 @@ ROW_LABELS = {
     "control": ("the linear control (ridge from log-mel mean + std, "
                 "decoded by s2f's decoder)"),
     "f2f": "s2f's decoder on the true face's feature (face -> face)",
+    "f2f_jpeg": (f"s2f's face -> face after a JPEG round trip (quality "
+                 f"{image_degradation.JPEG_QUALITY})"),
+    "f2f_small": (f"s2f's face -> face at {image_degradation.RESIZE_FACTOR}x "
+                  "size"),
     "paper_f2f": "the paper's decoder on the true face (Face_f2f)",
 }
 
@@ -364,7 +372,10 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
     true_features = readings["true"]["embedding"]  # dlib128 = the teacher
     f2f_images = list(evaluation_lib.decode_images(
         model.decoder, true_features.astype(np.float32)))
-    readings.update(readers.read({"f2f": f2f_images}))
+    readings.update(readers.read({
+        "f2f": f2f_images,
+        "f2f_jpeg": [image_degradation.jpeg_round_trip(i) for i in f2f_images],
+        "f2f_small": [image_degradation.resized(i) for i in f2f_images]}))
   # The voice rows read in the teacher's space, before the decoder.
   reader = feature_space.FeatureReader(train_features, train_read["gender"],
                                        train_read["age"])
@@ -388,7 +399,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   labels = labelled_genders(test_specs, pairs_dir)
   scores = {name: side_by_side.clip_scores(readings[name], readings["true"],
                                            speakers, labels, seed)
-            for name in rows + ("f2f", "paper_f2f")}
+            for name in rows + F2F_ROWS}
   table = {name: side_by_side.summarize(scores[name], speakers, bootstrap,
                                         seed) for name in scores}
   paired = {f"{row}-{baseline}": {
