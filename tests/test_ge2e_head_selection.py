@@ -78,6 +78,25 @@ class HeadSelectionTest(tf.test.TestCase):
     self.assertTrue(os.path.isfile(os.path.join(
         self.shards, "ge2e_dvectors_test.npz")))
 
+
+class CrossFittingTest(tf.test.TestCase):
+  """The fine-tuning data's leakage guarantees: they need no shared data."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = tf.compat.v1.test.get_temp_dir() + "/s2f_cross_fitting"
+    cls.shards = os.path.join(cls.root, "shards")
+    splits = {"train": {"pattern": fake_shards.write_shards(
+        cls.shards, "train", 8, seed=0, teacher=TEACHER, num_speakers=4)}}
+    with open(os.path.join(cls.shards, "summary.json"), "w") as f:
+      json.dump({"splits": splits}, f)
+    mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
+    decoder = face_decoder.build_face_decoder(
+        mean, face_decoder.SPECS["tiny"], feature_dim=128)
+    cls.decoder = os.path.join(cls.root, "face_decoder.keras")
+    face_decoder.image_model(decoder).save(cls.decoder)
+
   def test_speaker_folds_keep_a_speaker_together(self):
     speakers = [f"s{i % 7}" for i in range(40)]
     fold = ge2e_head_selection.speaker_folds(speakers, 3)
