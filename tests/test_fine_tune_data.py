@@ -76,11 +76,15 @@ class FineTuneDataTest(tf.test.TestCase):
         summary["pattern"], np.asarray(summary["mean_landmarks"]), 3, False,
         teacher=TEACHER)))
     self.assertEqual(batch["fc7"].shape, (3, 128))
-    # A complete folder is kept: a rerun writes nothing.
-    stamp = os.path.getmtime(os.path.join(out, "summary.json"))
-    fine_tune_data.write(source, {}, out, other_faces=0, held_prefix="x")
-    self.assertEqual(os.path.getmtime(os.path.join(out, "summary.json")),
-                     stamp)
+    # A complete folder is kept: a rerun with other arguments returns the
+    # folder's own summary (its counts, not the new arguments') and leaves
+    # the records as they were.
+    records = read(summary["pattern"])
+    again = fine_tune_data.write(source, {}, out, other_faces=0,
+                                 held_prefix="x")
+    self.assertEqual(again, summary)
+    self.assertEqual(again["fine_tune"]["predicted"], 4)
+    self.assertLen(read(again["pattern"]), len(records))
 
   def test_a_prediction_without_its_frame_is_a_counted_skip(self):
     """A frame the decoder-data job found no face in has no example: its
@@ -95,6 +99,7 @@ class FineTuneDataTest(tf.test.TestCase):
     self.assertEqual(summary["skipped"], {"frame_not_in_decoder_data": 1})
     self.assertEqual(summary["fine_tune"]["predicted"], 1)
     self.assertLen(read(summary["pattern"]), 3)
+
 
 if __name__ == "__main__":
   tf.test.main()
