@@ -120,6 +120,26 @@ never an identity (Speech2Face, Sec. 2). Research use only.
 - **Cannot**: recover anyone's face or identity; it reflects the speakers
   it learnt from (YouTube interview and lecture speakers).
 
+## Sources and their terms
+
+- The paper's public voice/face pairs (Speech2Face project page; AVSpeech
+  and VoxCeleb clips, YouTube content): research and evaluation use only.
+- GE2E speaker encoder weights (resemblyzer 0.1.4, Apache-2.0), trained by
+  their author on LibriSpeech's training sets and VoxCeleb1 and 2: the
+  test split's VoxCeleb1 "dev" celebrities may be among the speakers it
+  heard; its AVSpeech speakers and VoxCeleb1 "test" celebrities are not.
+- UTKFace face crops (public repository `mattans/AgeProgression`):
+  non-commercial research use only.
+- GRID corpus frames (nine speakers): CC BY 4.0.
+- dlib's face-recognition network, 5-point shape predictor and HOG / CNN
+  face detectors (dlib-models, public domain), installed by
+  `face-recognition-models`.
+- dlib's 68-point shape predictor (the decoder's landmarks), trained on
+  iBUG 300-W, whose licence excludes commercial use: the model cannot be
+  used in a commercial product.
+- The CC0 age and gender networks (Cydral Technology, dlib-models), the
+  instruments of the table below.
+
 ## On the held-out speakers (95 % speaker-bootstrap intervals)
 
 {table}
