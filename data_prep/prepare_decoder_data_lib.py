@@ -29,6 +29,7 @@ from tfrecords_schema import face_decoder_example
 from tfrecords_schema import face_teacher
 
 EXAMPLES_PER_SHARD = 1000
+TEACHER_BATCH = 32  # Photos whose crops the teacher reads in one call.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +80,10 @@ def _jpeg(rgb):
                       [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
 
 
-def prepare_image(path, image_id, models, options):
-  """One photo -> list of (serialized example, aligned landmarks)."""
+def _faces(path, image_id, models, options):
+  """One photo -> its aligned face(s) (and mirror image): a list of
+  (image id, augmentation, aligned image, aligned landmarks, teacher crop).
+  Raises MediaError or FaceError."""
   rgb = media.read_image(path)
   box = face_detector.choose_face(models.detector.detect(rgb), rgb.shape,
                                   None, options.min_face_pixels)
@@ -93,17 +96,37 @@ def prepare_image(path, image_id, models, options):
                                     width - 1 - box.left, box.bottom,
                                     box.score)
     variants.append(("flip", flipped, flipped_box, flipped_points))
-  results = []
+  faces = []
   for augmentation, image, face_box, face_points in variants:
     aligned, aligned_points = landmarks_lib.align(image, face_points)
-    crop = face_detector.crop_face(image, face_box, options.crop_margin)
-    fc7 = np.asarray(models.fc7(crop[None]))[0]
-    results.append((face_decoder_example.encode(
-        fc7=fc7, aligned_jpeg=_jpeg(aligned), landmarks=aligned_points,
-        image_id=image_id + (f":{augmentation}" if augmentation else ""),
-        augmentation=augmentation, source_path=path,
-        teacher=options.teacher), aligned_points))
-  return results
+    faces.append((image_id + (f":{augmentation}" if augmentation else ""),
+                  augmentation, aligned, aligned_points,
+                  face_detector.crop_face(image, face_box,
+                                          options.crop_margin)))
+  return faces
+
+
+def prepare_images(items, models, options, skipped):
+  """Photos [(path, image id)] -> [(serialized example, aligned landmarks)];
+  a photo that gives no usable face is a counted skip in `skipped`. The
+  teacher reads the photos' crops together (one batched call)."""
+  faces = []
+  for path, image_id in items:
+    try:
+      faces += [(path,) + face for face in _faces(path, image_id, models,
+                                                  options)]
+    except (media.MediaError, face_detector.FaceError) as e:
+      logging.info("skip %s (%s): %s", path, e.reason, e)
+      shard_files.count_skip(skipped, e.reason)
+  if not faces:
+    return []
+  features = np.asarray(models.fc7(np.stack([face[-1] for face in faces])))
+  return [(face_decoder_example.encode(
+      fc7=feature, aligned_jpeg=_jpeg(aligned), landmarks=aligned_points,
+      image_id=face_id, augmentation=augmentation, source_path=path,
+      teacher=options.teacher), aligned_points)
+          for (path, face_id, augmentation, aligned, aligned_points, _),
+          feature in zip(faces, features)]
 
 
 SHARD_PREFIX = "faces"
@@ -170,15 +193,11 @@ def _pool_job(index, group, count, options):
 def _write_shard(index, group, count, options, models):
   """Prepares and writes one shard; returns how many images it read."""
   records, skipped, landmark_sum = [], {}, np.zeros((68, 2))
-  for path, image_id in group:
-    try:
-      for serialized, points in prepare_image(path, image_id, models,
-                                              options):
-        records.append(serialized)
-        landmark_sum += points
-    except (media.MediaError, face_detector.FaceError) as e:
-      logging.info("skip %s (%s): %s", path, e.reason, e)
-      shard_files.count_skip(skipped, e.reason)
+  for start in range(0, len(group), TEACHER_BATCH):
+    for serialized, points in prepare_images(
+        group[start:start + TEACHER_BATCH], models, options, skipped):
+      records.append(serialized)
+      landmark_sum += points
   shard_files.write_shard(
       shard_files.shard_path(options.output_dir, SHARD_PREFIX, index, count),
       records, {"examples": len(records), "skipped": skipped,

@@ -65,7 +65,8 @@ def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
   with released weights, or dlib's 128-D descriptor)."""
   if face_teacher.get(teacher).name == face_teacher.DLIB128:
     return ShardModels(face_detector.FaceDetector(detector, upsample),
-                       face_descriptor.DlibFaceEmbedder(), teacher)
+                       face_descriptor.DlibFaceEmbedder(network="keras"),
+                       teacher)
   if not vgg_face_weights_path and allow_random_vgg_face:
     keras.utils.set_random_seed(RANDOM_VGG_FACE_SEED)
   model = vgg_face.build_vgg_face()

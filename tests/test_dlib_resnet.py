@@ -134,6 +134,18 @@ class AgreementTest(tf.test.TestCase):
     self.assertGreater(_cosine(got, expected).min(), 0.99999)
     self.assertAllClose(got, expected, atol=1e-4)
 
+  def test_the_data_jobs_batched_teacher_is_dlibs(self):
+    """The data jobs' dlib128 teacher runs the Keras copy in batches on
+    dlib's chips: the same descriptors as dlib's own, to float noise."""
+    faces = self.aligned[:40]
+    shapes = self.shapes5[:40]
+    batched = face_descriptor.DlibFaceEmbedder(network="keras").embed(
+        faces, shapes)
+    self.assertAllClose(batched, self.embedder.embed(faces, shapes),
+                        atol=1e-5)
+    with self.assertRaisesRegex(ValueError, "network must be one of"):
+      face_descriptor.DlibFaceEmbedder(network="onnx")
+
   def test_sampler_cuts_dlibs_chip(self):
     """With a face's own 5 points as the reference, the sampler's chip is
     dlib's `get_face_chip` (dlib rounds down to uint8: within one level)."""

@@ -5,6 +5,13 @@ ROC AUC 1.00 on the labelled pairs of `../shared/data/faces`) on the largest
 HOG face of an image, aligned by dlib's own 5-point shape predictor. The same
 recipe serves as s2f's offline face teacher (`face_teacher.DLIB128`) and as
 the independent recognizer of the identity metrics.
+
+`network="keras"` runs the descriptor network as s2f's Keras copy
+(`models/dlib_resnet.py`, dlib's weights; its descriptors equal dlib's to
+~4e-7) on dlib's own chips, batched: ~9x faster on 2 CPU cores than
+dlib's one-chip-at-a-time network. The data jobs' teacher uses it; the
+identity instrument keeps dlib's own (`network="dlib"`), independent of
+s2f's code.
 """
 
 import numpy as np
@@ -12,14 +19,28 @@ import numpy as np
 from s2f_tf.faces import face_detector
 
 DIM = 128
+NETWORKS = ("dlib", "keras")
+CHIP_PADDING = 0.25  # dlib's compute_face_descriptor default.
+BATCH = 32  # Chips per call of the Keras network.
 
 
 class DlibFaceEmbedder:
-  """RGB images -> (n, 128) dlib face-recognition embeddings."""
+  """RGB images -> (n, 128) dlib face-recognition embeddings.
 
-  def __init__(self):
+  Args:
+    network: 'dlib' (dlib's C++ network) or 'keras' (s2f's copy, batched).
+  """
+
+  def __init__(self, network="dlib"):
+    if network not in NETWORKS:
+      raise ValueError(f"network must be one of {NETWORKS}, not {network!r}")
     import dlib  # pylint: disable=g-import-not-at-top
     self._dlib = dlib
+    self._keras = None
+    if network == "keras":
+      from s2f_tf.models import dlib_resnet  # pylint: disable=g-import-not-at-top
+      from s2f_tf.models import dlib_resnet_weights  # pylint: disable=g-import-not-at-top
+      self._keras = dlib_resnet_weights.load(dlib_resnet.build())
     self._detector = dlib.get_frontal_face_detector()
     self._shape = dlib.shape_predictor(face_detector.model_path(
         "shape_predictor_5_face_landmarks.dat"))
@@ -42,8 +63,16 @@ class DlibFaceEmbedder:
     for index, image in enumerate(images_rgb):
       rgb = np.ascontiguousarray(np.asarray(image, np.uint8))
       shape = shapes[index] if shapes is not None else self.shape(rgb)
-      out.append(np.asarray(self._net.compute_face_descriptor(rgb, shape)))
-    return np.stack(out).astype(np.float32) if out else np.zeros((0, DIM),
-                                                                  np.float32)
+      if self._keras is not None:
+        out.append(self._dlib.get_face_chip(rgb, shape, 150, CHIP_PADDING))
+      else:
+        out.append(np.asarray(self._net.compute_face_descriptor(rgb, shape)))
+    if not out:
+      return np.zeros((0, DIM), np.float32)
+    if self._keras is not None:
+      chips = np.stack(out).astype(np.float32)
+      return np.concatenate([np.asarray(self._keras(chips[i:i + BATCH]))
+                             for i in range(0, len(chips), BATCH)])
+    return np.stack(out).astype(np.float32)
 
   __call__ = embed
