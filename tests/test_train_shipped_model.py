@@ -20,8 +20,8 @@ from tfrecords_schema import shard_summary
 GRID_CLIP = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
                          "grid_av", "bbaf2n.mpg")
 STAGES = ("shards", "decoder data", "decoder training",
-          "decoder fine-tuning", "head selection", "head training",
-          "package and table")
+          "decoder identity term", "decoder fine-tuning", "head selection",
+          "head training", "package and table")
 
 
 class TrainShippedModelTest(tf.test.TestCase):
@@ -66,9 +66,15 @@ class TrainShippedModelTest(tf.test.TestCase):
     self.assertEqual(set(frames.values()), {2})
     self.assertEqual({split[clip] for clip in frames}, {"train"})
     self.assertEqual(fine_tune["fine_tune"]["predicted"], len(frames))
-    # It continued the decoder's 20 steps with 10 more, in its own folder.
+    # The identity stage continued the decoder's 20 steps with 2 more, with
+    # the identity term in its losses, and the fine-tuning those with 10
+    # more, each in its own folder.
+    identity = run_record.read_metrics(os.path.join(
+        work, "face_decoder_identity"))[-1]
+    self.assertEqual(identity["step"], 22)
+    self.assertGreater(identity["losses/identity"], 0.0)
     self.assertEqual([m["step"] for m in run_record.read_metrics(
-        os.path.join(work, "face_decoder_fine_tuned"))][-1], 30)
+        os.path.join(work, "face_decoder_fine_tuned"))][-1], 32)
 
     with open(os.path.join(work, "stage_seconds.json")) as f:
       times = json.load(f)
