@@ -17,6 +17,18 @@ ATTRIBUTE_MODELS = os.path.join(shared_data.REPO_ROOT, "experiments",
                                 "demo_data", "models", "dlib_age_gender")
 
 
+def _write_run(root, shards, splits):
+  """The shards' summary.json and a tiny untrained decoder; its path."""
+  with open(os.path.join(shards, "summary.json"), "w") as f:
+    json.dump({"splits": splits}, f)
+  mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
+  decoder = face_decoder.build_face_decoder(
+      mean, face_decoder.SPECS["tiny"], feature_dim=128)
+  path = os.path.join(root, "face_decoder.keras")
+  face_decoder.image_model(decoder).save(path)
+  return path
+
+
 class HeadSelectionTest(tf.test.TestCase):
 
   @classmethod
@@ -39,13 +51,7 @@ class HeadSelectionTest(tf.test.TestCase):
       splits[split] = {"pattern": fake_shards.write_shards(
           cls.shards, split, count, seed=seed, teacher=TEACHER,
           num_speakers=4, faces=faces)}
-    with open(os.path.join(cls.shards, "summary.json"), "w") as f:
-      json.dump({"splits": splits}, f)
-    mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
-    decoder = face_decoder.build_face_decoder(
-        mean, face_decoder.SPECS["tiny"], feature_dim=128)
-    cls.decoder = os.path.join(cls.root, "face_decoder.keras")
-    face_decoder.image_model(decoder).save(cls.decoder)
+    cls.decoder = _write_run(cls.root, cls.shards, splits)
 
   def test_select_then_spread(self):
     result = ge2e_head_selection.select(
@@ -89,13 +95,7 @@ class CrossFittingTest(tf.test.TestCase):
     cls.shards = os.path.join(cls.root, "shards")
     splits = {"train": {"pattern": fake_shards.write_shards(
         cls.shards, "train", 8, seed=0, teacher=TEACHER, num_speakers=4)}}
-    with open(os.path.join(cls.shards, "summary.json"), "w") as f:
-      json.dump({"splits": splits}, f)
-    mean = np.random.RandomState(0).uniform(60, 160, (68, 2))
-    decoder = face_decoder.build_face_decoder(
-        mean, face_decoder.SPECS["tiny"], feature_dim=128)
-    cls.decoder = os.path.join(cls.root, "face_decoder.keras")
-    face_decoder.image_model(decoder).save(cls.decoder)
+    cls.decoder = _write_run(cls.root, cls.shards, splits)
 
   def test_speaker_folds_keep_a_speaker_together(self):
     speakers = [f"s{i % 7}" for i in range(40)]
