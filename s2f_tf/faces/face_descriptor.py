@@ -41,6 +41,7 @@ class DlibFaceEmbedder:
       from s2f_tf.models import dlib_resnet  # pylint: disable=g-import-not-at-top
       from s2f_tf.models import dlib_resnet_weights  # pylint: disable=g-import-not-at-top
       self._keras = dlib_resnet_weights.load(dlib_resnet.build())
+      self._chip_size = dlib_resnet.CHIP_SIZE
     self._detector = dlib.get_frontal_face_detector()
     self._shape = dlib.shape_predictor(face_detector.model_path(
         "shape_predictor_5_face_landmarks.dat"))
@@ -64,7 +65,8 @@ class DlibFaceEmbedder:
       rgb = np.ascontiguousarray(np.asarray(image, np.uint8))
       shape = shapes[index] if shapes is not None else self.shape(rgb)
       if self._keras is not None:
-        out.append(self._dlib.get_face_chip(rgb, shape, 150, CHIP_PADDING))
+        out.append(self._dlib.get_face_chip(rgb, shape, self._chip_size,
+                                            CHIP_PADDING))
       else:
         out.append(np.asarray(self._net.compute_face_descriptor(rgb, shape)))
     if not out:

@@ -23,9 +23,9 @@ from keras import layers
 from keras import ops
 import numpy as np
 
+from s2f_tf.faces import face_descriptor
 from s2f_tf.models import dlib_resnet
 
-PADDING = 0.25  # dlib's compute_face_descriptor default.
 # The 68-point layout's indices of dlib's 5-point shape (its order: one eye's
 # outer and inner corner, the other's, the base of the nose), the shape the
 # dlib128 teacher and the identity instrument align with.
@@ -43,7 +43,7 @@ def reference_corners(landmarks):
   rect = dlib.rectangle(0, 0, 1, 1)
   details = dlib.get_face_chip_details(
       dlib.full_object_detection(rect, points), dlib_resnet.CHIP_SIZE,
-      PADDING)
+      face_descriptor.CHIP_PADDING)
   r = details.rect
   centre = np.array([(r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2])
   corners = np.array([[r.left(), r.top()], [r.right(), r.top()],
