@@ -15,8 +15,8 @@ PAIRED_TITLES = {"gender_agreement": "gender agreement",
                  "matching": "1:2 matching"}
 
 TABLE_ORDER = ("s2f", "compare", "paper", "constant", "shuffled", "control",
-               "f2f", "f2f_jpeg", "f2f_small", "paper_f2f", "s2f_feature", "compare_feature",
-               "control_feature", "true_feature")
+               "f2f", "f2f_jpeg", "f2f_small", "paper_f2f", "s2f_feature",
+               "compare_feature", "control_feature", "true_feature")
 CHANCE_MARK = "°"  # The 95 % interval includes chance.
 
 

@@ -36,17 +36,18 @@ class DlibFaceEmbedder:
       raise ValueError(f"network must be one of {NETWORKS}, not {network!r}")
     import dlib  # pylint: disable=g-import-not-at-top
     self._dlib = dlib
-    self._keras = None
-    if network == "keras":
+    self._keras = self._net = None
+    self._detector = dlib.get_frontal_face_detector()
+    self._shape = dlib.shape_predictor(face_detector.model_path(
+        "shape_predictor_5_face_landmarks.dat"))
+    if network == "keras":  # One copy of the network: the Keras one.
       from s2f_tf.models import dlib_resnet  # pylint: disable=g-import-not-at-top
       from s2f_tf.models import dlib_resnet_weights  # pylint: disable=g-import-not-at-top
       self._keras = dlib_resnet_weights.load(dlib_resnet.build())
       self._chip_size = dlib_resnet.CHIP_SIZE
-    self._detector = dlib.get_frontal_face_detector()
-    self._shape = dlib.shape_predictor(face_detector.model_path(
-        "shape_predictor_5_face_landmarks.dat"))
-    self._net = dlib.face_recognition_model_v1(face_detector.model_path(
-        "dlib_face_recognition_resnet_model_v1.dat"))
+    else:
+      self._net = dlib.face_recognition_model_v1(face_detector.model_path(
+          "dlib_face_recognition_resnet_model_v1.dat"))
 
   def shape(self, rgb):
     """dlib's 5-point shape of the largest HOG face of an RGB uint8 image
