@@ -1,7 +1,8 @@
 """Library of the face-decoder data job: face photos -> aligned faces + fc7 shards.
 
 For every image: dlib CNN detection (no face / several faces / tiny face are
-counted skips), 68 landmarks, a similarity alignment to the canonical frame,
+counted skips; none for photos under `aligned_dirs`, already aligned face
+chips whose face box is `ALIGNED_CROP_BOX`), 68 landmarks, a similarity alignment to the canonical frame,
 and the VGG-Face fc7 of the same 224 x 224 crop the shard job makes. With
 `flips`, the mirrored face is a second example. Examples go to shards written
 atomically (temp name, then rename); summary.json holds the mean landmarks
@@ -30,6 +31,11 @@ from tfrecords_schema import face_teacher
 
 EXAMPLES_PER_SHARD = 1000
 TEACHER_BATCH = 32  # Photos whose crops the teacher reads in one call.
+# The face box of an aligned face chip (UTKFace's "aligned & cropped"
+# 200 x 200 faces), as fractions (left, top, right, bottom) of its sides:
+# the median of dlib HOG's boxes on 349 of 400 UTKFace chips (the other 51
+# had none; WORKSPACE.md, "The decoder-data job, 3x").
+ALIGNED_CROP_BOX = (0.075, 0.075, 0.97, 0.97)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +46,9 @@ class DecoderDataOptions:
   crop_margin: float = face_detector.CROP_MARGIN
   min_face_pixels: int = face_detector.MIN_FACE_PIXELS
   teacher: str = face_teacher.DEFAULT  # The decoder's input feature.
+  # Subfolders of the photo folder holding aligned face chips: no detection,
+  # the face box is ALIGNED_CROP_BOX.
+  aligned_dirs: tuple = ()
 
 
 class DecoderDataModels:
@@ -85,8 +94,14 @@ def _faces(path, image_id, models, options):
   (image id, augmentation, aligned image, aligned landmarks, teacher crop).
   Raises MediaError or FaceError."""
   rgb = media.read_image(path)
-  box = face_detector.choose_face(models.detector.detect(rgb), rgb.shape,
-                                  None, options.min_face_pixels)
+  if image_id.split(os.sep)[0] in options.aligned_dirs:
+    height, width = rgb.shape[:2]
+    left, top, right, bottom = ALIGNED_CROP_BOX
+    box = face_detector.Box(left * width, top * height, right * width,
+                            bottom * height, 1.0)
+  else:
+    box = face_detector.choose_face(models.detector.detect(rgb), rgb.shape,
+                                    None, options.min_face_pixels)
   points = models.landmarks(rgb, box)
   variants = [("", rgb, box, points)]
   if options.flips:

@@ -98,7 +98,8 @@ def main(argv):
   from apache_beam.options import pipeline_options
   from data_prep import prepare_shards_lib as lib
   # pylint: enable=g-import-not-at-top
-  loader = lib.model_loader(**model_flags.loader_kwargs())
+  loader = lib.model_loader(crop_margin=FLAGS.crop_margin,
+                            **model_flags.loader_kwargs())
   beam_options = pipeline_options.PipelineOptions(
       argv[1:], runner=FLAGS.runner, save_main_session=False)
   summary = lib.run(specs_from_flags(), options, loader, beam_options)

@@ -60,12 +60,15 @@ class ShardModels:
 
 def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
                 vgg_face_weights_path="", allow_random_vgg_face=False,
-                teacher=face_teacher.DEFAULT):
+                teacher=face_teacher.DEFAULT,
+                crop_margin=face_detector.CROP_MARGIN):
   """The default model loader: dlib detector + the face teacher (VGG-Face
-  with released weights, or dlib's 128-D descriptor)."""
+  with released weights, or dlib's 128-D descriptor in the detected box of
+  crops of `crop_margin`)."""
   if face_teacher.get(teacher).name == face_teacher.DLIB128:
     return ShardModels(face_detector.FaceDetector(detector, upsample),
-                       face_descriptor.DlibFaceEmbedder(network="keras"),
+                       face_descriptor.DlibFaceEmbedder(
+                           network="keras", crop_margin=crop_margin),
                        teacher)
   if not vgg_face_weights_path and allow_random_vgg_face:
     keras.utils.set_random_seed(RANDOM_VGG_FACE_SEED)

@@ -9,6 +9,8 @@ face decoder, the model card) is what `s2f predict|serve|export
 with s2f (s2f_tf/models/weights/shipped/).
 """
 
+import os
+
 from absl import flags
 
 from s2f_tf import console
@@ -39,8 +41,14 @@ def main(argv):
   mean = None
   if FLAGS.output_scale != 1.0:
     console.require_path("train_pattern", FLAGS.train_pattern, "pattern")
-    from s2f_tf import input_pipeline  # pylint: disable=g-import-not-at-top
-    mean = input_pipeline.mean_feature(FLAGS.train_pattern, "dlib128")
+    # pylint: disable=g-import-not-at-top
+    from s2f_tf import input_pipeline
+    from s2f_tf import run_record
+    from s2f_tf import train_config
+    # pylint: enable=g-import-not-at-top
+    teacher = train_config.TrainConfig.load(os.path.join(
+        FLAGS.encoder_run, run_record.CONFIG_FILE)).teacher
+    mean = input_pipeline.mean_feature(FLAGS.train_pattern, teacher)
   out = speech_to_face.package_model(
       FLAGS.encoder_run, FLAGS.decoder,
       FLAGS.out_dir or speech_to_face.SHIPPED_MODEL_DIR, FLAGS.file,

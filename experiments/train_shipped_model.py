@@ -7,8 +7,10 @@ Stages, each resumable (rerun the same command; finished shards, data
 shards and checkpoints are kept):
 1. speech/face shards of the committed split, the training speakers cut
    into `train` and `validation` (`real_pairs.validation_split`);
-2. face-decoder data from the training speakers' frames, the GRID frames
-   and every image under --extra_faces (never a held-out speaker's face);
+2. face-decoder data from the fitting speakers' frames, the GRID frames
+   and every image under --extra_faces (never a validation or held-out
+   speaker's face; `--extra_faces_aligned`: they are aligned face chips,
+   read without face detection);
 3. the `small` face decoder (configs/face_decoder/shipped.json), then
    trained on with Cole et al.'s identity term through dlib's network in
    Keras (`IdentityTune`), then fine-tuned on the fitting clips' frames
@@ -18,8 +20,10 @@ shards and checkpoints are kept):
    the validation speakers (`ge2e_head_selection`);
 5. the head trained with Eq. 1 against the frozen decoder
    (configs/voice_encoder/ge2e.json + the choice);
-6. the model folder (--model_dir, default the shipped one) and its model
-   card with the real-pairs table on the held-out speakers.
+6. the model folder (--model_dir, default the shipped one) with its stage
+   record (`stage_record.json`: each stage's seconds, the commit, the CPU,
+   the seeds and every count) and its model card, written from that record
+   with the real-pairs table on the held-out speakers.
 Each stage's wall time is added to WORK/stage_seconds.json (over resumes).
 `--tiny` is the same run in minutes, for tests: every 20th training clip,
 14 held-out clips, 20 decoder steps (+ 2 with the identity term + 10
@@ -36,12 +40,15 @@ from absl import flags
 
 from s2f_tf import console
 from s2f_tf import progress
+from tfrecords_schema import face_teacher
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 flags.DEFINE_string("pairs_dir", None, "The project page's pairs folder.",
                     required=True)
 flags.DEFINE_string("extra_faces", "", "A folder of more face photos for the "
                     "decoder (e.g. UTKFace's crops).")
+flags.DEFINE_bool("extra_faces_aligned", False, "--extra_faces are aligned "
+                  "face chips (UTKFace's crops): read without detection.")
 flags.DEFINE_string("grid_dir", os.path.join(HERE, "demo_data", "grid_av"),
                     "GRID clips whose middle frames the decoder also sees.")
 flags.DEFINE_string("out_dir", None, "Work folder (shards, runs, tables).",
@@ -56,6 +63,7 @@ flags.DEFINE_bool("tiny", False, "A smoke run of minutes (tests): every "
                   "one head candidate.")
 FLAGS = flags.FLAGS
 STAGE_FILE = "stage_seconds.json"
+RECORD_FILE = "stage_record.json"  # Beside the weights in the model folder.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +81,7 @@ class FineTune:
   other_faces: int = 5000  # True-feature faces drawn from the rest.
   steps: int = 3000  # Steps after the decoder's own ...
   learning_rate: float = 1e-4  # ... at a tenth of its rate.
+  data_seed: int = 0  # Draws the other faces.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,60 +118,9 @@ TINY = Sizes(train_stride=20, test_clips=14, decoder_steps=20, bootstrap=50,
                                 folds=2, seeds=1, other_faces=8, steps=10),
              identity=IdentityTune(steps=2))
 
-TEACHER = "dlib128"
+TEACHER = face_teacher.DLIB128
 ATTRIBUTE_MODELS = os.path.join(HERE, "demo_data", "models",
                                 "dlib_age_gender")
-CARD = """# s2f shipped model (ge2e backbone, dlib128 teacher)
-
-An average-looking face correlated with a voice: not the speaker's face,
-never an identity (Speech2Face, Sec. 2). Research use only.
-
-- **Voice encoder**: the GE2E speaker encoder (Wan et al., ICASSP 2018;
-  resemblyzer 0.1.4's weights, Apache-2.0, frozen) and a head trained with
-  Eq. 1 against the frozen face decoder: {choice}.
-- **Face decoder**: s2f's Cole et al. decoder, `small` widths, trained
-  {decoder_steps} steps of {decoder_batch} on {faces} faces: the training
-  speakers' frames of the paper's public pairs (YouTube content: research
-  use only), nine GRID frames (CC BY 4.0) and UTKFace crops
-  (non-commercial research use only). Then {identity_steps} steps with
-  Cole et al.'s identity term (weight {identity_weight}, through dlib's
-  network ported to Keras, its face chip jittered by {identity_jitter}).
-  Then {fine_tune_steps} steps more
-  on {fine_tune_examples} examples: the fitting clips' frames, each also
-  paired with {predictions} features predicted from its voice by heads
-  that never heard the speaker, and other faces of the set.
-- **Face teacher**: dlib's 128-D descriptor (VGG-Face cannot be had
-  offline).
-- **Trained on**: {train} clips of the training speakers; choices made on
-  {validation} clips of held-out training speakers; judged once on the
-  {test} clips of the test speakers below.
-- **Cannot**: recover anyone's face or identity; it reflects the speakers
-  it learnt from (YouTube interview and lecture speakers).
-
-## Sources and their terms
-
-- The paper's public voice/face pairs (Speech2Face project page; AVSpeech
-  and VoxCeleb clips, YouTube content): research and evaluation use only.
-- GE2E speaker encoder weights (resemblyzer 0.1.4, Apache-2.0), trained by
-  their author on LibriSpeech's training sets and VoxCeleb1 and 2: the
-  test split's VoxCeleb1 "dev" celebrities may be among the speakers it
-  heard; its AVSpeech speakers and VoxCeleb1 "test" celebrities are not.
-- UTKFace face crops (public repository `mattans/AgeProgression`):
-  non-commercial research use only.
-- GRID corpus frames (nine speakers): CC BY 4.0.
-- dlib's face-recognition network, 5-point shape predictor and HOG / CNN
-  face detectors (dlib-models, public domain), installed by
-  `face-recognition-models`.
-- dlib's 68-point shape predictor (the decoder's landmarks), trained on
-  iBUG 300-W, whose licence excludes commercial use: the model cannot be
-  used in a commercial product.
-- The CC0 age and gender networks (Cydral Technology, dlib-models), the
-  instruments of the table below.
-
-## On the held-out speakers (95 % speaker-bootstrap intervals)
-
-{table}
-"""
 
 
 def main(argv):
@@ -177,6 +135,7 @@ def main(argv):
   from data_prep import prepare_shards_lib
   from data_prep import shard_options
   from experiments.evaluation import ge2e_head_selection
+  from experiments.evaluation import model_card
   from experiments.evaluation import pairs_table
   from experiments.evaluation import real_pairs
   from s2f_tf import face_decoder_trainer
@@ -204,12 +163,14 @@ def main(argv):
   times.done("shards")
 
   photo_dir = os.path.join(out, "decoder_photos")
-  real_pairs.decoder_photos(train, photo_dir, FLAGS.grid_dir,
+  real_pairs.decoder_photos(fit, photo_dir, FLAGS.grid_dir,
                             FLAGS.extra_faces)
   faces = prepare_decoder_data_lib.run(
       photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
           output_dir=os.path.join(out, "decoder_data"), teacher=TEACHER,
-          examples_per_shard=512, flips=False),
+          examples_per_shard=512, flips=False,
+          aligned_dirs=(real_pairs.EXTRA_FACES,) if FLAGS.extra_faces_aligned
+          else ()),
       functools.partial(prepare_decoder_data_lib.load_models, "hog_cnn",
                         teacher=TEACHER), workers=FLAGS.workers)["examples"]
   times.done("decoder data")
@@ -247,7 +208,7 @@ def main(argv):
         {frames[clip]: p for clip, p in predicted.items()}, fine_tune_dir,
         fine_tune.other_faces, real_pairs.PAIRS_PHOTOS + os.sep,
         fine_tune.scale, input_pipeline.mean_feature(
-            shards["train"]["pattern"], TEACHER))
+            shards["train"]["pattern"], TEACHER), fine_tune.data_seed)
   fine_tuned = os.path.join(out, "face_decoder_fine_tuned")
   face_decoder_trainer.train(decoder_config.replace(
       data_dir=fine_tune_dir,
@@ -301,19 +262,53 @@ def main(argv):
   for name, image in figures.items():
     cv2.imwrite(os.path.join(eval_dir, f"real_pairs_{name}.png"),
                 cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-  with open(os.path.join(model_dir, "MODEL_CARD.md"), "w") as f:
-    f.write(CARD.format(
-        choice=json.dumps(choice), faces=faces, decoder_steps=decoder_steps,
-        fine_tune_steps=fine_tune.steps, identity_steps=identity.steps,
-        identity_weight=identity.weight, identity_jitter=identity.jitter,
-        fine_tune_examples=fine_tune_examples, predictions=fine_tune.seeds,
-        decoder_batch=decoder_config.batch_size,
-        train=shards["train"]["examples"],
-        validation=shards["validation"]["examples"],
-        test=shards["test"]["examples"], table=table))
   times.done("package and table")
+  record = {
+      "commit": _commit(), "cpu": progress.cpu_description(),
+      "stage_seconds": times.seconds,
+      "total_minutes": round(times.seconds["total"] / 60, 1),
+      "seeds": {"decoder": decoder_config.seed, "head": encoder_config.seed,
+                "head_selection": 0,
+                "cross_fitting": list(range(fine_tune.seeds)),
+                "fine_tune_data": fine_tune.data_seed},
+      "train": shards["train"]["examples"],
+      "validation": shards["validation"]["examples"],
+      "test": shards["test"]["examples"], "faces": faces,
+      "decoder_steps": decoder_steps,
+      "decoder_batch": decoder_config.batch_size,
+      "identity_steps": identity.steps, "identity_weight": identity.weight,
+      "identity_jitter": identity.jitter,
+      "fine_tune_steps": fine_tune.steps,
+      "fine_tune_examples": fine_tune_examples,
+      "predictions": fine_tune.seeds, "choice": choice}
+  _write_json(os.path.join(model_dir, RECORD_FILE), record)
+  with open(os.path.join(model_dir, "MODEL_CARD.md"), "w") as f:
+    f.write(model_card.card(record, table))
   print(table)
   print(f"\nModel folder {model_dir}")
+
+
+def _commit():
+  """The repository's commit (+ '-dirty' with uncommitted changes), or
+  'unknown' outside a git checkout."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  root = os.path.dirname(HERE)
+  try:
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"],
+                            capture_output=True, text=True, check=True)
+    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain",
+                            "--untracked-files=no"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+  return commit.stdout.strip()[:12] + ("-dirty" if dirty else "")
+
+
+def _write_json(path, value):
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(value, f, indent=2, default=float)
+  os.replace(tmp, path)
 
 
 def run():

@@ -79,6 +79,10 @@ class EncoderModelConfig(run_config.RunConfig):
   encoder: str = "table1"
   head_hidden: int = 512  # ge2e: the head's hidden width (0: linear head).
   finetune_backbone: bool = False  # ge2e: train the GE2E weights too.
+  # ge2e, frozen: each clip's d-vector computed once before the first step
+  # and the head trained on it (the same function: the segment is fixed;
+  # WORKSPACE.md, "Frozen backbone cached").
+  cache_backbone: bool = True
   # ge2e: predictions spread about the training features' mean by this
   # factor, folded into the last layer when the run is packaged
   # (experiments/package_model.py); chosen on validation speakers.

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from s2f_tf.faces import face_descriptor
+from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
 from s2f_tf.models import dlib_resnet
 from s2f_tf.models import dlib_resnet_weights
@@ -104,6 +105,7 @@ class AgreementTest(tf.test.TestCase):
     detector = landmarks_lib.LandmarkDetector()
     hog = dlib.get_frontal_face_detector()
     cls.aligned, cls.points, cls.shapes5 = [], [], []
+    cls.photos, cls.boxes = [], []
     for path in files:
       rgb = np.ascontiguousarray(cv2.imread(path)[..., ::-1])
       rects = hog(rgb, 0)  # The photos' faces are large: no upsampling.
@@ -112,6 +114,8 @@ class AgreementTest(tf.test.TestCase):
       rect = max(rects, key=lambda r: r.area())
       box = type("Box", (), dict(left=rect.left(), top=rect.top(),
                                  right=rect.right(), bottom=rect.bottom()))
+      cls.photos.append(rgb)
+      cls.boxes.append(box)
       # Each photo in the decoder's 224 px frame, as its training faces are.
       image, points = landmarks_lib.align(rgb, detector(rgb, box))
       cls.aligned.append(image)
@@ -145,6 +149,35 @@ class AgreementTest(tf.test.TestCase):
                         atol=1e-5)
     with self.assertRaisesRegex(ValueError, "network must be one of"):
       face_descriptor.DlibFaceEmbedder(network="onnx")
+
+  def test_the_teacher_finds_its_shape_in_the_crops_box(self):
+    """With `crop_margin` the teacher's 5 points are found in the detected
+    box (the crop's central square) instead of by a second HOG pass: the
+    box it uses is the detection carried into the crop by hand, and its
+    descriptors stay those of dlib's own recipe (HOG on the crop)."""
+    teacher = face_descriptor.DlibFaceEmbedder(
+        crop_margin=face_detector.CROP_MARGIN)
+    crops, shapes = [], []
+    for rgb, box in zip(self.photos[:30], self.boxes[:30]):
+      crop = face_detector.crop_face(rgb, box)
+      crops.append(crop)
+      shapes.append(teacher.shape(crop))
+      # The detection in the crop's pixels: the crop is the square of side
+      # (1 + margin) x the box's larger side about its centre, resized.
+      side = max(box.right - box.left, box.bottom - box.top)
+      scale = face_detector.CROP_SIZE / (side * (1 + face_detector.CROP_MARGIN))
+      cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+      rect = shapes[-1].rect
+      for got, want in ((rect.left(), (box.left - cx) * scale + 112),
+                        (rect.top(), (box.top - cy) * scale + 112),
+                        (rect.right(), (box.right - cx) * scale + 112),
+                        (rect.bottom(), (box.bottom - cy) * scale + 112)):
+        self.assertAllClose(got, want, atol=2.0)
+    crops = np.stack(crops)
+    cosine = _cosine(teacher.embed(crops, shapes), self.embedder.embed(crops))
+    # Measured mean 0.9994 on 300 UTKFace crops (bench_decoder_data).
+    self.assertGreater(cosine.mean(), 0.995)
+    self.assertGreater(cosine.min(), 0.97)
 
   def test_sampler_cuts_dlibs_chip(self):
     """With a face's own 5 points as the reference, the sampler's chip is

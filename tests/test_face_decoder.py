@@ -12,6 +12,7 @@ from data_prep import prepare_decoder_data_lib as lib
 from s2f_tf import face_decoder_input
 from s2f_tf import face_decoder_trainer
 from s2f_tf import frozen_heads
+from s2f_tf import media
 from s2f_tf import run_record
 from s2f_tf import train_config
 from s2f_tf.faces import face_detector
@@ -22,6 +23,7 @@ from tests import binaries
 from tests import fake_shards
 from tests import media_factory
 from tests import shared_data
+from tfrecords_schema import face_decoder_example
 from tfrecords_schema import shard_summary
 
 BINARY = os.path.join(shared_data.REPO_ROOT, "experiments",
@@ -336,6 +338,61 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(
         [os.path.relpath(p, photos) for p in lib.list_images(photos)],
         ["extra/sub/a.jpg", "extra/sub/b.png", "pairs/c.jpg"])
+
+  def test_aligned_chips_are_read_without_detection(self):
+    """Photos under `aligned_dirs` (aligned face chips such as UTKFace's)
+    skip face detection: the detector is never called for them, and their
+    landmarks land where the detector's box puts them."""
+    import dlib  # pylint: disable=g-import-not-at-top
+    root = self.create_tempdir().full_path
+    chips = os.path.join(root, "photos", "chips")
+    os.makedirs(chips)
+    hog = dlib.get_frontal_face_detector()
+    five = dlib.shape_predictor(face_detector.model_path(
+        "shape_predictor_5_face_landmarks.dat"))
+    faces = shared_data.require(shared_data.FACES_DIR)
+    for name in REAL_FACES:
+      rgb = media.read_image(os.path.join(faces, name))
+      rect = max(hog(rgb, 0), key=lambda r: r.area())
+      # dlib's own chip (200 px, its default padding), as UTKFace's are.
+      chip = dlib.get_face_chip(rgb, five(rgb, rect), 200, 0.25)
+      media_factory.write_png(os.path.join(chips, name[:-4] + ".png"), chip)
+
+    calls = []
+
+    class CountingDetector(face_detector.FaceDetector):
+
+      def detect(self, rgb):
+        calls.append(rgb.shape)
+        return super().detect(rgb)
+
+    def loader():
+      return lib.DecoderDataModels(CountingDetector("hog"),
+                                   landmarks_lib.LandmarkDetector(), fake_fc7)
+
+    def landmarks(aligned_dirs):
+      summary = lib.run(os.path.join(root, "photos"), lib.DecoderDataOptions(
+          output_dir=os.path.join(root, "out" + "".join(aligned_dirs)),
+          flips=False, aligned_dirs=aligned_dirs), loader)
+      out = {}
+      for path in tf.io.gfile.glob(summary["pattern"]):
+        for record in tf.data.TFRecordDataset(path):
+          example = face_decoder_example.decode(record.numpy())
+          out[example["image_id"].numpy()] = example["landmarks"].numpy()
+      return out
+
+    detected = landmarks(())
+    self.assertLen(calls, len(REAL_FACES))
+    del calls[:]
+    aligned = landmarks(("chips",))
+    self.assertEqual(calls, [])
+    self.assertEqual(set(aligned), set(detected))
+    self.assertLen(aligned, len(REAL_FACES))
+    for image_id, points in aligned.items():
+      # In the 224 px aligned frame: within a few pixels of the detected
+      # box's landmarks.
+      self.assertLess(np.abs(points - detected[image_id]).mean(), 3.0,
+                      image_id)
 
   def test_bad_images_are_counted_skips(self):
     root = self.create_tempdir().full_path

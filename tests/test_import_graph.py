@@ -95,7 +95,56 @@ def cycles(graph):
   return out
 
 
+def top_level_imports(path):
+  """Top-level package names a file imports (any depth of its code)."""
+  with open(path) as f:
+    tree = ast.parse(f.read(), path)
+  out = set()
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      out.update(a.name.split(".")[0] for a in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+      out.add(node.module.split(".")[0])
+  return out
+
+
+# Keras models and losses run under any Keras 3 backend: neither they nor
+# anything they import from the repository imports TensorFlow (the GPU
+# machines have JAX and PyTorch, no TensorFlow).
+BACKEND_AGNOSTIC = ("s2f_tf.models", "s2f_tf.losses")
+
+
 class ImportGraphTest(absltest.TestCase):
+
+  def test_models_and_losses_import_no_tensorflow(self):
+    known = modules()
+    graph = edges(known)
+    roots = [m for m in known if m.startswith(BACKEND_AGNOSTIC)]
+    self.assertGreater(len(roots), 10)
+    for root in roots:
+      seen, todo = set(), [root]
+      while todo:
+        module = todo.pop()
+        if module in seen:
+          continue
+        seen.add(module)
+        todo += graph[module]
+      for module in sorted(seen):
+        self.assertNotIn("tensorflow", top_level_imports(known[module]),
+                         f"{root} imports TensorFlow through {module}")
+
+  def test_the_tensorflow_check_finds_a_planted_import(self):
+    root = self.create_tempdir().full_path
+    os.makedirs(os.path.join(root, "s2f_tf", "models"))
+    for name, text in (("a.py", "from s2f_tf.models import b\n"),
+                       ("b.py", "def f():\n  import tensorflow as tf\n")):
+      with open(os.path.join(root, "s2f_tf", "models", name), "w") as f:
+        f.write(text)
+    known = modules(root, ("s2f_tf",))
+    self.assertEqual(edges(known)["s2f_tf.models.a"], ["s2f_tf.models.b"])
+    self.assertIn("tensorflow", top_level_imports(known["s2f_tf.models.b"]))
+    self.assertNotIn("tensorflow",
+                     top_level_imports(known["s2f_tf.models.a"]))
 
   def test_the_checker_finds_a_planted_circle(self):
     graph = {"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}

@@ -56,5 +56,20 @@ class ProgressTest(tf.test.TestCase):
     self.assertEqual(os.listdir(os.path.dirname(path)), ["stages.json"])
 
 
+  def test_cpu_description_names_model_cores_and_avx512(self):
+    root = self.create_tempdir().full_path
+    for flags_line, said in (("fpu avx2 avx512f avx512bw", ", AVX-512"),
+                             ("fpu avx avx2", ", no AVX-512")):
+      path = os.path.join(root, "cpuinfo")
+      with open(path, "w") as f:
+        f.write("processor\t: 0\nmodel name\t: AMD EPYC 9B14\n"
+                f"flags\t\t: {flags_line}\n\nprocessor\t: 1\n"
+                "model name\t: AMD EPYC 9B14\n")
+      self.assertEqual(progress.cpu_description(path),
+                       f"AMD EPYC 9B14, {os.cpu_count()} cores{said}")
+    self.assertEqual(progress.cpu_description(os.path.join(root, "none")),
+                     f"unknown CPU, {os.cpu_count()} cores")
+
+
 if __name__ == "__main__":
   tf.test.main()

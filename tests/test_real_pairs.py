@@ -30,8 +30,18 @@ class RealPairsRunTest(tf.test.TestCase):
     result = written["real_pairs"]
     self.assertEqual(set(result["rows"]), {
         "s2f", "paper", "constant", "shuffled", "control", "f2f",
-        "f2f_jpeg", "f2f_small", "paper_f2f", "s2f_feature", "control_feature", "true_feature",
-        "compare", "compare_feature"})
+        "f2f_jpeg", "f2f_small", "paper_f2f", "s2f_feature",
+        "control_feature", "true_feature", "compare", "compare_feature",
+        "s2f_avspeech", "paper_avspeech"})
+    # The first 14 held-out clips are all AVSpeech's (the split file lists
+    # avspeech_res first): the AVSpeech-only rows are then the whole rows,
+    # galleries and all.
+    self.assertEqual((result["avspeech_clips"], result["avspeech_speakers"]),
+                     (14, result["speakers"]))
+    for name in ("s2f", "paper"):
+      for metric in ("gender_agreement", "r_at_1", "matching"):
+        self.assertAllClose(result["rows"][f"{name}_avspeech"][metric],
+                            result["rows"][name][metric])
     self.assertEqual(result["compare_encoder"], "ge2e")
     self.assertEqual(result["clips"], 14)
     self.assertEqual(result["teacher"], "dlib128")

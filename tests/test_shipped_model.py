@@ -53,9 +53,15 @@ class ShippedModelTest(tf.test.TestCase):
     self.assertGreater(float(image[:224].std()), 10.0)  # not a blank image
     feature = np.load(out[:-4] + ".npy")
     self.assertEqual(feature.shape, (128,))
-    # The same clip through the library gives the same feature.
-    model = speech_to_face.SpeechToFace.from_workdir()
-    self.assertAllClose(model.predict_file(GRID_CLIP)[0], feature, atol=1e-5)
+    # The same clip through the Python API (README: three lines) gives the
+    # same feature and the face the PNG holds.
+    import s2f_tf  # pylint: disable=g-import-not-at-top
+    model = s2f_tf.load()
+    api_feature, face = model.predict_file(GRID_CLIP)
+    self.assertAllClose(api_feature, feature, atol=1e-5)
+    self.assertEqual((face.shape, face.dtype), ((224, 224, 3), np.uint8))
+    self.assertLessEqual(np.abs(face.astype(int) - image[:224, :, ::-1]).mean(),
+                         1.0)
 
   def test_serve_without_checkpoint_answers(self):
     server = subprocess.Popen(

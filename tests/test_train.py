@@ -189,6 +189,36 @@ class TrainBinaryTest(tf.test.TestCase, parameterized.TestCase):
       self.assertTrue(error.startswith("error: "), error)
       self.assertIn("checkpoint of a different model", error)
 
+  def test_cached_frozen_backbone_trains_the_same_head(self):
+    """With `cache_backbone` (the default) a frozen ge2e backbone's d-vectors
+    are computed once and the head trained on them: the same losses step by
+    step and the same head as running the backbone every step."""
+    root = self.create_tempdir().full_path
+    decoder_path = _tiny_decoder128(root)
+    data = os.path.join(root, "dlib")
+    train = fake_shards.write_shards(data, "train", 6, teacher="dlib128")
+    test = fake_shards.write_shards(data, "test", 4, seed=1,
+                                    teacher="dlib128")
+    config = train_config.TrainConfig.load(
+        os.path.join(CONFIGS, "ge2e.json")).replace(
+            train_pattern=train, eval_pattern=test, decoder_path=decoder_path,
+            batch_size=2, segment_seconds=2.0, train_steps=3, log_every=1,
+            deterministic=True, learning_rate=1e-2, head_hidden=16)
+    heads, losses = [], []
+    for cache in (True, False):
+      workdir = os.path.join(root, f"cache_{cache}")
+      voice_encoder_trainer.train(config.replace(cache_backbone=cache),
+                                  workdir)
+      losses.append([m["losses/total"] for m in read_metrics(workdir)])
+      model, _ = speech_to_face.load_encoder(workdir)
+      heads.append([w for name in ("head_fc1", "head_out")
+                    for w in model.get_layer(name).get_weights()])
+    self.assertLen(losses[0], 3)
+    self.assertAllClose(losses[0], losses[1], rtol=1e-4)
+    self.assertGreater(abs(losses[0][-1] - losses[0][0]), 0)
+    for cached, direct in zip(*heads):
+      self.assertAllClose(cached, direct, atol=1e-5)
+
   def test_paper_config_refuses_random_heads(self):
     root = self.create_tempdir().full_path
     train = fake_shards.write_shards(os.path.join(root, "data"), "train", 2)

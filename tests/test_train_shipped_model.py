@@ -10,12 +10,14 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import clip_sources
+from experiments.evaluation import model_card
 from s2f_tf import run_record
 from s2f_tf import speech_to_face
 from tests import binaries
 from tests import shared_data
 from tfrecords_schema import face_decoder_example
 from tfrecords_schema import shard_summary
+from tfrecords_schema import speech_face
 
 GRID_CLIP = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
                          "grid_av", "bbaf2n.mpg")
@@ -41,15 +43,26 @@ class TrainShippedModelTest(tf.test.TestCase):
                "--workers=1"]
     log = binaries.run_ok(command, 900)
 
-    # The decoder never saw a held-out speaker's frame: every pairs photo is
-    # a training clip's (read from the split file itself), and every 20th.
+    # The decoder never saw a held-out or validation speaker's frame: every
+    # pairs photo is a training clip's (read from the split file itself),
+    # of every 20th, less the validation speakers' clips (read from their
+    # shards).
     with open(clip_sources.PAIRS_SPLIT_FILE) as f:
       split = {row["clip"]: row["split"] for row in csv.DictReader(f)}
     photos = [name[:-4] for _, _, files in os.walk(
         os.path.join(work, "decoder_photos", "pairs")) for name in files]
     train_clips = sum(1 for s in split.values() if s == "train")
-    self.assertLen(photos, len(range(0, train_clips, 20)))
+    shards = shard_summary.read(os.path.join(work, "shards"))["splits"]
+    validation = set()
+    for path in tf.io.gfile.glob(shards["validation"]["pattern"]):
+      for record in tf.data.TFRecordDataset(path):
+        validation.add(speech_face.decode(
+            record, "dlib128")["clip_id"].numpy().decode())
+    self.assertLen(validation, shards["validation"]["examples"])
+    self.assertNotEmpty(validation)
+    self.assertLen(photos, len(range(0, train_clips, 20)) - len(validation))
     self.assertEqual({split[clip] for clip in photos}, {"train"})
+    self.assertEmpty(validation & set(photos))
 
     # The fine-tuning data: each fitting clip's frame once with its true
     # feature and once with its cross-fitted prediction (one seed in
@@ -61,7 +74,6 @@ class TrainShippedModelTest(tf.test.TestCase):
         image_id = face_decoder_example.image_id_of(record.numpy()).decode()
         if image_id.startswith("pairs/"):
           frames[os.path.basename(image_id)[:-4]] += 1
-    shards = shard_summary.read(os.path.join(work, "shards"))["splits"]
     self.assertLen(frames, shards["train"]["examples"])
     self.assertEqual(set(frames.values()), {2})
     self.assertEqual({split[clip] for clip in frames}, {"train"})
@@ -90,6 +102,31 @@ class TrainShippedModelTest(tf.test.TestCase):
 
     with open(os.path.join(model_dir, "MODEL_CARD.md")) as f:
       card = f.read()
+    with open(os.path.join(model_dir, "stage_record.json")) as f:
+      record = json.load(f)
+    # The record's counts are the work folder's; every number the card
+    # states beyond its template's own text is one of the record's.
+    self.assertEqual((record["train"], record["validation"], record["test"]),
+                     (shards["train"]["examples"],
+                      shards["validation"]["examples"], 14))
+    self.assertEqual(record["fine_tune_examples"], fine_tune["examples"])
+    self.assertEqual(record["stage_seconds"], times)
+    self.assertRegex(record["cpu"], r"\d+ cores")
+    self.assertRegex(record["commit"], r"^([0-9a-f]{12}(-dirty)?|unknown)$")
+    self.assertEqual(record["seeds"]["cross_fitting"], [0])
+    body = " ".join(card.split("## On the held-out speakers")[0].split())
+    self.assertIn(f"Trained on**: {record['train']} clips", body)
+    self.assertIn(f"{record['fine_tune_examples']} examples", body)
+    self.assertIn(f"on {record['validation']} clips of validation", body)
+    numbers = collections.Counter(re.findall(r"\d+(?:\.\d+)?", body))
+    numbers.subtract(re.findall(r"\d+(?:\.\d+)?",
+                                model_card.CARD.split(
+                                    "## On the held-out")[0]))
+    leaves = set(re.findall(r"\d+(?:\.\d+)?", json.dumps(record)))
+    for number, count in numbers.items():
+      if count > 0:
+        self.assertIn(number, leaves, "a number of the card not in the "
+                      "stage record")
     steps, faces_seen = map(int, re.search(
         r"trained\s+(\d+) steps of \d+ on (\d+) faces", card).groups())
     self.assertEqual(steps, 20)

@@ -34,6 +34,7 @@ TEACHERS = {
                      "stand-in for VGG-Face; no fc8, so lambda3 = 0)"),
 }
 DEFAULT = VGG_FACE_FC7  # The paper's.
+FC7_DIM = TEACHERS[VGG_FACE_FC7].dim  # Table 1's output, the decoder's input.
 
 
 class TeacherMismatchError(ValueError):

@@ -40,7 +40,7 @@ _START_S = "source/start_s"
 _END_S = "source/end_s"
 
 # VGG-Face fc7, the paper's face feature (Sec. 3).
-FC7_DIM = face_teacher.TEACHERS[face_teacher.VGG_FACE_FC7].dim
+FC7_DIM = face_teacher.FC7_DIM
 
 
 

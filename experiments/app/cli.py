@@ -49,8 +49,11 @@ flags.DEFINE_integer("max_upload_mb", 20, "serve: largest upload accepted.")
 flags.DEFINE_integer("queue_size", 4, "serve: recordings that may wait; "
                      "more at once are told the server is busy.")
 flags.DEFINE_integer("encoder_steps", 0, "demo: voice-encoder steps in "
-                     "real-pairs mode (0: configs/voice_encoder/"
-                     "real_pairs.json's).")
+                     "real-pairs mode (0: its config's).")
+flags.DEFINE_enum("encoder", "ge2e", ["ge2e", "table1"], "demo: the voice "
+                  "encoder in real-pairs mode: ge2e (the shipped model's "
+                  "kind: GE2E backbone + head) or table1 (the paper's Table "
+                  "1 encoder, for GPU-scale data).")
 FLAGS = flags.FLAGS
 
 USAGE = __doc__
@@ -177,7 +180,8 @@ def demo(argv):
   data = demo_lib.resolve(FLAGS.data_dir, FLAGS.pairs_dir, FLAGS.extra_faces,
                           FLAGS.vgg_face_weights)
   demo_lib.run_demo(FLAGS.out_dir or "s2f_demo", data, quick=FLAGS.quick,
-                    encoder_steps=FLAGS.encoder_steps)
+                    encoder_steps=FLAGS.encoder_steps,
+                    encoder=FLAGS.encoder)
   return 0
 
 
@@ -212,7 +216,7 @@ COMMAND_FLAGS = {
                 "out_dir"),
     "export": ("checkpoint", "decoder", "out_dir", "tflite"),
     "demo": ("out_dir", "quick", "data_dir", "vgg_face_weights", "pairs_dir",
-             "extra_faces", "encoder_steps"),
+             "extra_faces", "encoder_steps", "encoder"),
     "serve": ("checkpoint", "decoder", "host", "port", "max_upload_mb",
               "queue_size"),
 }

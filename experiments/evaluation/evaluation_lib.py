@@ -20,6 +20,7 @@ import tensorflow as tf
 from experiments.evaluation import prediction_pass
 from experiments.evaluation import report
 from s2f_tf import frozen_heads
+from s2f_tf import input_pipeline
 from s2f_tf import run_record
 from s2f_tf import speech_to_face
 from s2f_tf.faces import face_descriptor
@@ -31,6 +32,7 @@ from s2f_tf.metrics import feature_similarity
 from s2f_tf.metrics import identity
 from s2f_tf.metrics import retrieval
 from s2f_tf.metrics import side_by_side
+from s2f_tf.models import voice_encoder
 from tfrecords_schema import face_teacher
 
 RESULTS_FILE = "results.json"
@@ -43,8 +45,15 @@ def _encoder_id(workdir):
       os.path.join(workdir, run_record.CHECKPOINT_DIR))
 
 
+def _network_input(train_cfg):
+  """What an encoder reads: the waveform (ge2e) or the spectrogram."""
+  return (input_pipeline.WAVEFORM if voice_encoder.takes_waveform(
+      train_cfg.encoder) else input_pipeline.SPECTROGRAM)
+
+
 def run_pass(config, name, predict_fn, encoder_id, segment_seconds,
-             image_samples, teacher):
+             image_samples, teacher,
+             network_input=input_pipeline.SPECTROGRAM):
   """One prediction pass over the test split, split across workers.
 
   Worker `config.worker_index` predicts its share and writes it; with
@@ -68,7 +77,8 @@ def run_pass(config, name, predict_fn, encoder_id, segment_seconds,
         predict_fn, config.test_pattern, segment_seconds, config.batch_size,
         -(-config.max_examples // num), image_samples,
         seed=[config.seed, worker], feature_samples=config.feature_samples,
-        shard=(worker, num) if num > 1 else None, teacher=teacher)
+        shard=(worker, num) if num > 1 else None, teacher=teacher,
+        network_input=network_input)
     prediction_pass.write_partial(paths[worker], prediction, fingerprint)
   if config.worker_index >= 0:
     return None
@@ -194,7 +204,8 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
   model, train_cfg = speech_to_face.load_encoder(config.workdir)
   encoder_id = _encoder_id(config.workdir) if predict_fn is None else \
       f"custom-{uuid.uuid4()}"
-  predict_fn = predict_fn or prediction_pass.encoder_fn(model)
+  network_input = _network_input(train_cfg)
+  predict_fn = predict_fn or prediction_pass.encoder_fn(model, network_input)
   segments = [float(s) for s in config.segments.split(",") if s]
   results = {"config": dataclasses.asdict(config),
              "train_config": dataclasses.asdict(train_cfg),
@@ -203,7 +214,7 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
   for seconds in segments:
     key = f"{seconds:g}s"
     p = run_pass(config, key, predict_fn, encoder_id, seconds,
-                 config.image_samples, train_cfg.teacher)
+                 config.image_samples, train_cfg.teacher, network_input)
     if p is not None:
       results["table2"][key], results["table3"][key] = _tables(
           p["predicted"], p["true"], p["speaker_ids"], config)
@@ -216,8 +227,10 @@ def evaluate(config, classifier=None, predict_fn=None, embedder=None,
                             f"The ablation run {workdir}")
     ablations[name] = run_pass(
         config, f"ablation_{name}_{segments[0]:g}s",
-        prediction_pass.encoder_fn(ablation_model), _encoder_id(workdir),
-        segments[0], 0, train_cfg.teacher)
+        prediction_pass.encoder_fn(ablation_model,
+                                   _network_input(ablation_cfg)),
+        _encoder_id(workdir), segments[0], 0, train_cfg.teacher,
+        _network_input(ablation_cfg))
   if config.worker_index >= 0:
     return {"worker": config.worker_index}
   for name, p in ablations.items():

@@ -14,7 +14,9 @@ import os
 
 import numpy as np
 
-TEACHER = "dlib128"
+from tfrecords_schema import face_teacher
+
+TEACHER = face_teacher.DLIB128
 
 
 def read_split(pattern, cache, segment_seconds):

@@ -15,6 +15,7 @@ PAIRED_TITLES = {"gender_agreement": "gender agreement",
                  "matching": "1:2 matching"}
 
 TABLE_ORDER = ("s2f", "compare", "paper", "constant", "shuffled", "control",
+               "s2f_avspeech", "paper_avspeech",
                "f2f", "f2f_jpeg", "f2f_small", "paper_f2f", "s2f_feature",
                "compare_feature", "control_feature", "true_feature")
 CHANCE_MARK = "°"  # The 95 % interval includes chance.
@@ -49,6 +50,9 @@ def table_rows(result):
       label += f" [{result.get('compare_encoder', '?')} encoder]"
     elif name == "f2f":
       label += f" [{result['teacher']}]"
+    elif name == "s2f_avspeech":
+      label += (f" [{result.get('avspeech_clips', '?')} clips of "
+                f"{result.get('avspeech_speakers', '?')} speakers]")
     rows.append([label] + [
         _cell(stats.get(key), result["chance"].get(key)) for key, _ in
         COLUMNS])

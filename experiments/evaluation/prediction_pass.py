@@ -54,9 +54,10 @@ class Reservoir:
     return [self.items[i] for i in np.argsort(self.positions, kind="stable")]
 
 
-def encoder_fn(model):
-  """The usual prediction: the encoder on the batch's spectrogram."""
-  return lambda batch: np.asarray(model(batch["spectrogram"], training=False))
+def encoder_fn(model, network_input=input_pipeline.SPECTROGRAM):
+  """The usual prediction: the encoder on the batch's spectrogram (Table 1)
+  or waveform (ge2e)."""
+  return lambda batch: np.asarray(model(batch[network_input], training=False))
 
 
 def _stack(items, index, shape, dtype):
@@ -67,7 +68,8 @@ def _stack(items, index, shape, dtype):
 
 def predict(predict_fn, pattern, segment_seconds, batch_size=8,
             max_examples=0, image_samples=1000, seed=0, feature_samples=0,
-            shard=None, teacher=face_teacher.DEFAULT):
+            shard=None, teacher=face_teacher.DEFAULT,
+            network_input=input_pipeline.SPECTROGRAM):
   """Streams test clips through `predict_fn`; keeps uniform samples.
 
   Memory is bounded by the samples, not the split: predicted and true fc7
@@ -86,6 +88,8 @@ def predict(predict_fn, pattern, segment_seconds, batch_size=8,
     feature_samples: features kept (0: all).
     shard: (index, count): read only worker `index`'s share of `count`.
     teacher: the face teacher of the shards and the encoder (`face_teacher`).
+    network_input: what the batches carry for the encoder (`input_pipeline`:
+      spectrogram or waveform).
 
   Returns:
     {'predicted', 'true', 'clip_ids', 'speaker_ids' (the feature sample, in
@@ -95,7 +99,8 @@ def predict(predict_fn, pattern, segment_seconds, batch_size=8,
   ds = input_pipeline.make_dataset(
       pattern, batch_size, is_training=False, segment_seconds=segment_seconds,
       deterministic=True, repeat=False, with_images=True, with_ids=True,
-      drop_remainder=False, shard=shard, teacher=teacher)
+      drop_remainder=False, shard=shard, teacher=teacher,
+      network_input=network_input)
   rng = np.random.RandomState(seed)
   features = Reservoir(feature_samples, rng)
   images = Reservoir(image_samples, rng) if image_samples else None

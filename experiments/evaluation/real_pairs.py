@@ -55,7 +55,14 @@ COMPARE_ROWS = ("compare", "compare_feature")
 # Face -> face: s2f's decoder on the true faces' features (as decoded, after
 # a JPEG round trip, smaller) and the paper's (Face_f2f).
 F2F_ROWS = ("f2f", "f2f_jpeg", "f2f_small", "paper_f2f")
+# s2f and the paper's faces on the AVSpeech clips alone (galleries drawn
+# among them): speakers no pretrained part can have heard (GE2E's
+# pretraining data are LibriSpeech and VoxCeleb).
+AVSPEECH_ROWS = {"s2f_avspeech": "s2f", "paper_avspeech": "paper"}
 ROW_LABELS = {
+    "s2f_avspeech": ("s2f from the voice, AVSpeech clips only (speakers no "
+                     "pretrained part heard)"),
+    "paper_avspeech": "the paper's faces, the same AVSpeech clips",
     "s2f": "s2f (this model, from the voice)",
     "s2f_feature": ("s2f's predicted feature, before the decoder (teacher "
                     "space)"),
@@ -108,6 +115,7 @@ def _link(source, target):
 
 
 PAIRS_PHOTOS = "pairs"  # The training clips' frames among decoder photos.
+EXTRA_FACES = "extra"  # The --extra_faces folder among them.
 
 
 def decoder_photo_id(spec):
@@ -135,7 +143,7 @@ def decoder_photos(train_specs, photo_dir, grid_dir="", extra_faces=""):
       os.makedirs(os.path.dirname(target), exist_ok=True)
       cv2.imwrite(target, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
   if extra_faces:
-    _link(extra_faces, os.path.join(photo_dir, "extra"))
+    _link(extra_faces, os.path.join(photo_dir, EXTRA_FACES))
   return sum(len(files) for _, _, files in os.walk(photo_dir,
                                                    followlinks=True))
 
@@ -400,8 +408,21 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
   scores = {name: side_by_side.clip_scores(readings[name], readings["true"],
                                            speakers, labels, seed)
             for name in rows + F2F_ROWS}
-  table = {name: side_by_side.summarize(scores[name], speakers, bootstrap,
-                                        seed) for name in scores}
+  avspeech = [i for i, spec in enumerate(test_specs)
+              if spec.dataset == "avspeech"]
+  if avspeech:
+    subset = lambda reading: {
+        "gender": [reading["gender"][i] for i in avspeech],
+        "age": [reading["age"][i] for i in avspeech],
+        "embedding": np.asarray(reading["embedding"])[avspeech]}
+    for name, row in AVSPEECH_ROWS.items():
+      scores[name] = side_by_side.clip_scores(
+          subset(readings[row]), subset(readings["true"]),
+          [speakers[i] for i in avspeech], [labels[i] for i in avspeech],
+          seed)
+  table = {name: side_by_side.summarize(
+      scores[name], [speakers[i] for i in avspeech] if name in AVSPEECH_ROWS
+      else speakers, bootstrap, seed) for name in scores}
   paired = {f"{row}-{baseline}": {
       metric: side_by_side.paired_difference(
           scores[row], scores[baseline], speakers, metric, bootstrap, seed)
@@ -410,6 +431,8 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
       "rows": table, "row_labels": ROW_LABELS, "paired": paired,
       "chance": side_by_side.CHANCE,
       "clips": len(test_specs), "speakers": len(set(speakers)),
+      "avspeech_clips": len(avspeech),
+      "avspeech_speakers": len({speakers[i] for i in avspeech}),
       "labelled_clips": sum(1 for x in labels if x),
       "teacher": encoder_config.teacher,
       "encoder": encoder_config.encoder,

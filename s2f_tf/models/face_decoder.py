@@ -23,9 +23,8 @@ import numpy as np
 from s2f_tf.faces import landmarks as landmarks_lib
 from s2f_tf.models import spline_warp
 from tfrecords_schema import face_teacher
-from tfrecords_schema import speech_face
 
-FEATURE_DIM = speech_face.FC7_DIM  # The decoder's input.
+FEATURE_DIM = face_teacher.FC7_DIM  # The decoder's input.
 FC_LAYER = "fc1000"  # Name of the first layer: Eq. 1's f_dec.
 FC1000_UNITS = 1000  # f_dec: 4096 -> 1000 (Speech2Face Sec. 3.2).
 IMAGE_SIZE = face_teacher.FACE_SIZE

@@ -43,6 +43,17 @@ def build_ge2e_encoder(feature_dim, head_hidden=HEAD_HIDDEN,
   return keras.Model(waveform, x, name=name)
 
 
+def head_of(model):
+  """The head of a built ge2e encoder as a model of its own, d-vector ->
+  feature, sharing the encoder's layers (training it trains the encoder)."""
+  dvector = keras.Input((ge2e.EMBEDDING_DIM,), name="dvector")
+  x = dvector
+  for layer in model.layers:
+    if layer.name.startswith("head_"):
+      x = layer(x)
+  return keras.Model(dvector, x, name=model.name + "_head")
+
+
 def head_layers(feature_dim, head_hidden=HEAD_HIDDEN, zero_init_output=False):
   """The head's layers, d-vector -> teacher feature (also trained alone on
   cached d-vectors by experiments/select_ge2e_head.py)."""

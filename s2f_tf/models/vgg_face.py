@@ -14,11 +14,10 @@ from keras import ops
 import numpy as np
 
 from tfrecords_schema import face_teacher
-from tfrecords_schema import speech_face
 
 IMAGE_SIZE = face_teacher.FACE_SIZE  # The network's input crops.
 NUM_IDENTITIES = 2622  # fc8 width of the released VGG-Face.
-FC_UNITS = speech_face.FC7_DIM  # fc6 / fc7 width.
+FC_UNITS = face_teacher.FC7_DIM  # fc6 / fc7 width.
 # Blocks of 3x3 convs, each block followed by a 2x2 max-pool (VGG-16).
 CONV_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512),
                (512, 512, 512))

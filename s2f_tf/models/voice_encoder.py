@@ -12,9 +12,9 @@ from keras import layers
 from keras import ops
 
 from s2f_tf.audio import spectrogram
-from tfrecords_schema import speech_face
+from tfrecords_schema import face_teacher
 
-FEATURE_DIM = speech_face.FC7_DIM  # Table 1's output: VGG-Face fc7.
+FEATURE_DIM = face_teacher.FC7_DIM  # Table 1's output: VGG-Face fc7.
 
 
 class Row(collections.namedtuple("Row", "name kind filters kernel strides")):
