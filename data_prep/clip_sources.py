@@ -2,7 +2,7 @@
 
 Each source yields `ClipSpec`s: what to cut from which file, whose face, and
 the speaker id the train/test split is made by. Downloading is out of scope:
-see README "Preparing data" for how to obtain the media.
+see data_prep/README.md for how to obtain the media.
 """
 
 import collections

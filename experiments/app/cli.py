@@ -7,7 +7,7 @@
   s2f serve [--port 8080] [--checkpoint RUN_DIR]   # then open the page
 
 Without --checkpoint, predict, export and serve use the model that ships
-with s2f (its model card: README.md, "The shipped model").
+with s2f (its model card: s2f_tf/models/weights/shipped/MODEL_CARD.md).
 
 Outputs are an average-looking face correlated with the voice, never the
 speaker's identity (Speech2Face, Sec. 2).

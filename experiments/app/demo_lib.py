@@ -3,8 +3,8 @@
 media (GRID talking faces; plus artificial FSDD voice/photo pairs) -> shard
 job -> face-decoder data + training -> voice-encoder training -> predict ->
 evaluation report. Tiny models and few steps: this demonstrates that the
-pipeline runs end to end; it does not reproduce the paper (see README,
-"Paper-scale training").
+pipeline runs end to end; it does not reproduce the paper (see
+experiments/TRAINING.md, "Paper-scale training").
 """
 
 import dataclasses
@@ -87,8 +87,8 @@ DISCLAIMER = """
 This demo trains tiny models for a few minutes on {examples} clips{random}.
 It shows that every stage of s2f runs end to end{learned}; the faces it makes
 are not meaningful. Paper-scale training needs AVSpeech (1.7 M clips), the
-released VGG-Face weights and accelerators: see README.md, "Paper-scale
-training". Every face is an average-looking face correlated with a voice,
+released VGG-Face weights and accelerators: see experiments/TRAINING.md,
+"Paper-scale training". Every face is an average-looking face correlated with a voice,
 never an identity.""".strip()
 
 
