@@ -51,9 +51,7 @@ def main(argv):
       values = [s[space][metric] for s in result["seeds"]]
       print(f"{space} {metric}: " + " / ".join(f"{v:.1f}" for v in values)
             + f" (range {max(values) - min(values):.1f} points)")
-  if FLAGS.out:
-    with open(FLAGS.out, "w") as f:
-      json.dump(result, f, indent=2)
+  console.write_json(FLAGS.out, result)
 
 
 def run():

@@ -37,7 +37,10 @@ def main(argv):
   console.require_path("decoder", FLAGS.decoder)
   for path in FLAGS.file:
     console.require_path("file", path)
-  from s2f_tf import speech_to_face  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from s2f_tf import model_package
+  from s2f_tf import speech_to_face
+  # pylint: enable=g-import-not-at-top
   mean = None
   if FLAGS.output_scale != 1.0:
     console.require_path("train_pattern", FLAGS.train_pattern, "pattern")
@@ -49,7 +52,7 @@ def main(argv):
     teacher = train_config.TrainConfig.load(os.path.join(
         FLAGS.encoder_run, run_record.CONFIG_FILE)).teacher
     mean = input_pipeline.mean_feature(FLAGS.train_pattern, teacher)
-  out = speech_to_face.package_model(
+  out = model_package.package_model(
       FLAGS.encoder_run, FLAGS.decoder,
       FLAGS.out_dir or speech_to_face.SHIPPED_MODEL_DIR, FLAGS.file,
       FLAGS.output_scale, mean)

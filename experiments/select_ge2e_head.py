@@ -4,7 +4,7 @@ r"""Chooses the ge2e encoder's head (width, learning rate, steps, output scale) 
       --decoder DECODER.keras --out selection.json
 
 SHARDS_DIR is a shard job's output with a `validation` split (training
-speakers held out by `real_pairs.validation_split`); the test split is
+speakers held out by `pairs_data.validation_split`); the test split is
 never read. The backbone is frozen, so each clip's GE2E d-vector (of the
 training segment, as the trainer sees it) is computed once and cached, and
 heads of every candidate are trained on the `train` split with Eq. 1
@@ -55,9 +55,7 @@ def main(argv):
                       FLAGS.scales, FLAGS.batch_size, FLAGS.seed,
                       FLAGS.workers, FLAGS.cache)
   print("\nChosen on validation speakers:", json.dumps(result["choice"]))
-  if FLAGS.out:
-    with open(FLAGS.out, "w") as f:
-      json.dump(result, f, indent=2)
+  console.write_json(FLAGS.out, result)
 
 
 def run():

@@ -12,21 +12,14 @@ a flag of the same name that overrides the config file.
 import os
 
 from experiments import training_binary
-from s2f_tf import console
 from s2f_tf import train_config
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "configs", "voice_encoder")
 
-training_binary.define(train_config.TrainConfig,
-                       os.path.join(CONFIG_DIR, "paper.json"))
-main = training_binary.main_fn(train_config.TrainConfig,
-                               "s2f_tf.voice_encoder_trainer")
-
-
-def run():
-  console.run(main, __doc__)
-
+run = training_binary.binary(train_config.TrainConfig,
+                             os.path.join(CONFIG_DIR, "paper.json"),
+                             "s2f_tf.voice_encoder_trainer", __doc__)
 
 if __name__ == "__main__":
   run()

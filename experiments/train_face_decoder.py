@@ -9,21 +9,14 @@ Every DecoderTrainConfig leaf is also a flag that overrides the config file.
 import os
 
 from experiments import training_binary
-from s2f_tf import console
 from s2f_tf import train_config
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "configs", "face_decoder")
 
-training_binary.define(train_config.DecoderTrainConfig,
-                       os.path.join(CONFIG_DIR, "default.json"))
-main = training_binary.main_fn(train_config.DecoderTrainConfig,
-                               "s2f_tf.face_decoder_trainer")
-
-
-def run():
-  console.run(main, __doc__)
-
+run = training_binary.binary(train_config.DecoderTrainConfig,
+                             os.path.join(CONFIG_DIR, "default.json"),
+                             "s2f_tf.face_decoder_trainer", __doc__)
 
 if __name__ == "__main__":
   run()

@@ -6,7 +6,7 @@ r"""Retrains the model that ships with s2f, from the paper's public pairs and a 
 Stages, each resumable (rerun the same command; finished shards, data
 shards and checkpoints are kept):
 1. speech/face shards of the committed split, the training speakers cut
-   into `train` and `validation` (`real_pairs.validation_split`);
+   into `train` and `validation` (`pairs_data.validation_split`);
 2. face-decoder data from the fitting speakers' frames, the GRID frames
    and every image under --extra_faces (never a validation or held-out
    speaker's face; `--extra_faces_aligned`: they are aligned face chips,
@@ -137,9 +137,11 @@ def main(argv):
   from experiments.evaluation import ge2e_head_selection
   from experiments.evaluation import model_card
   from experiments.evaluation import pairs_table
+  from data_prep import pairs_data
   from experiments.evaluation import real_pairs
   from s2f_tf import face_decoder_trainer
   from s2f_tf import input_pipeline
+  from s2f_tf import model_package
   from s2f_tf import speech_to_face
   from s2f_tf import train_config
   from s2f_tf import voice_encoder_trainer
@@ -149,9 +151,9 @@ def main(argv):
   os.makedirs(out, exist_ok=True)
   times = progress.StageTimes(os.path.join(out, STAGE_FILE))
   sizes = TINY if FLAGS.tiny else Sizes()
-  train, test = real_pairs.split_specs(FLAGS.pairs_dir)
+  train, test = pairs_data.split_specs(FLAGS.pairs_dir)
   train, test = train[::sizes.train_stride], test[:sizes.test_clips or None]
-  fit, validation = real_pairs.validation_split(train)
+  fit, validation = pairs_data.validation_split(train)
   validation = [s._replace(split="validation") for s in validation]
 
   shards = prepare_shards_lib.run(
@@ -163,13 +165,13 @@ def main(argv):
   times.done("shards")
 
   photo_dir = os.path.join(out, "decoder_photos")
-  real_pairs.decoder_photos(fit, photo_dir, FLAGS.grid_dir,
+  pairs_data.decoder_photos(fit, photo_dir, FLAGS.grid_dir,
                             FLAGS.extra_faces)
   faces = prepare_decoder_data_lib.run(
       photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
           output_dir=os.path.join(out, "decoder_data"), teacher=TEACHER,
           examples_per_shard=512, flips=False,
-          aligned_dirs=(real_pairs.EXTRA_FACES,) if FLAGS.extra_faces_aligned
+          aligned_dirs=(pairs_data.EXTRA_FACES,) if FLAGS.extra_faces_aligned
           else ()),
       functools.partial(prepare_decoder_data_lib.load_models, "hog_cnn",
                         teacher=TEACHER), workers=FLAGS.workers)["examples"]
@@ -202,11 +204,11 @@ def main(argv):
     predicted = ge2e_head_selection.cross_fitted_predictions(
         os.path.join(out, "shards"), decoder_path, dict(fine_tune.head),
         fine_tune.folds, fine_tune.seeds)
-    frames = {spec.clip_id: real_pairs.decoder_photo_id(spec) for spec in fit}
+    frames = {spec.clip_id: pairs_data.decoder_photo_id(spec) for spec in fit}
     fine_tune_data.write(
         os.path.join(out, "decoder_data"),
         {frames[clip]: p for clip, p in predicted.items()}, fine_tune_dir,
-        fine_tune.other_faces, real_pairs.PAIRS_PHOTOS + os.sep,
+        fine_tune.other_faces, pairs_data.PAIRS_PHOTOS + os.sep,
         fine_tune.scale, input_pipeline.mean_feature(
             shards["train"]["pattern"], TEACHER), fine_tune.data_seed)
   fine_tuned = os.path.join(out, "face_decoder_fine_tuned")
@@ -243,7 +245,7 @@ def main(argv):
   times.done("head training")
 
   model_dir = FLAGS.model_dir or speech_to_face.SHIPPED_MODEL_DIR
-  speech_to_face.package_model(
+  model_package.package_model(
       encoder_run, decoder_path, model_dir,
       output_scale=choice["output_scale"],
       feature_mean=input_pipeline.mean_feature(shards["train"]["pattern"],
@@ -281,7 +283,7 @@ def main(argv):
       "fine_tune_steps": fine_tune.steps,
       "fine_tune_examples": fine_tune_examples,
       "predictions": fine_tune.seeds, "choice": choice}
-  _write_json(os.path.join(model_dir, RECORD_FILE), record)
+  console.write_json(os.path.join(model_dir, RECORD_FILE), record)
   with open(os.path.join(model_dir, "MODEL_CARD.md"), "w") as f:
     f.write(model_card.card(record, table))
   print(table)
@@ -302,13 +304,6 @@ def _commit():
   except (OSError, subprocess.CalledProcessError):
     return "unknown"
   return commit.stdout.strip()[:12] + ("-dirty" if dirty else "")
-
-
-def _write_json(path, value):
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(value, f, indent=2, default=float)
-  os.replace(tmp, path)
 
 
 def run():

@@ -22,6 +22,15 @@ def define(config_class, default_config):
   run_config.define_flags(config_class)
 
 
+def binary(config_class, default_config, trainer_module, doc):
+  """Defines the flags and returns the binary's `run` (its console script):
+  flags -> config_class -> trainer_module.train(config, workdir)."""
+  define(config_class, default_config)
+  main = main_fn(config_class, trainer_module)
+  from s2f_tf import console  # pylint: disable=g-import-not-at-top
+  return lambda: console.run(main, doc)
+
+
 def main_fn(config_class, trainer_module):
   """absl main: flags -> config_class -> trainer_module.train(config,
   workdir). The trainer (TensorFlow, Keras) is imported only then, so

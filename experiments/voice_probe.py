@@ -22,6 +22,7 @@ from absl import flags
 import numpy as np
 
 from experiments.evaluation import linear_control
+from data_prep import pairs_data
 from experiments.evaluation import real_pairs
 from s2f_tf import console
 from s2f_tf import media
@@ -112,9 +113,9 @@ def markdown(result):
 
 def main(argv):
   del argv
-  train, test = real_pairs.split_specs(FLAGS.pairs_dir)
+  train, test = pairs_data.split_specs(FLAGS.pairs_dir)
   if FLAGS.split == "validation":
-    train, test = real_pairs.validation_split(train)
+    train, test = pairs_data.validation_split(train)
   result = probe(train, test, FLAGS.attribute_models, FLAGS.workers,
                  FLAGS.bootstrap)
   print(f"{len(train)} clips fitted, {len(test)} judged ({FLAGS.split})\n")

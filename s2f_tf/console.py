@@ -147,6 +147,18 @@ def _one_line(error):
   return f"error: {text or type(error).__name__}"
 
 
+def write_json(path, value):
+  """Writes `value` as JSON to `path` atomically (a temp file renamed);
+  nothing when `path` is empty (an optional --out)."""
+  if not path:
+    return
+  import json  # pylint: disable=g-import-not-at-top
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(value, f, indent=2, default=float)
+  os.replace(tmp, path)
+
+
 def run(main, doc, argv=None, only=None):
   """absl.app.run(main) with s2f's --help and one-line user errors.
 

@@ -53,9 +53,11 @@ class FaceDecoderTask(training_loop.Task):
                        f"({', '.join(IDENTITY_TEACHERS)}); {config.data_dir} "
                        f"was made with {self.teacher}")
     self.identity_fn = None
+    self.replicas = 1
 
   def build_model(self, num_replicas):
-    del num_replicas  # no BN by default; Keras BN otherwise
+    # No BN by default; Keras BN otherwise.
+    self.replicas = num_replicas
     model = face_decoder.build_face_decoder(
         self.mean_landmarks, face_decoder.SPECS[self.config.decoder],
         use_batch_norm=self.config.use_batch_norm,
@@ -71,7 +73,7 @@ class FaceDecoderTask(training_loop.Task):
     if self.teacher == face_teacher.DLIB128:
       self.identity_fn = dlib_identity_fn(self.mean_landmarks,
                                           config.dlib_resnet_weights,
-                                          config.identity_jitter)
+                                          config.identity_jitter, config.seed)
       return
     vgg = vgg_face.build_vgg_face()
     if config.vgg_face_weights:
@@ -81,6 +83,12 @@ class FaceDecoderTask(training_loop.Task):
     vgg.trainable = False
     self.identity_fn = lambda outputs: vgg(vgg_face.preprocess_input(
         outputs["image"] * 255.0), training=False)["fc7"]
+
+  def resume_at(self, step):
+    # The identity term's chip jitter draws once per replica and step.
+    sampler = getattr(self.identity_fn, "sampler", None)
+    if sampler is not None:
+      sampler.skip_draws(step * self.replicas)
 
   def train_dataset(self, skip_examples):
     config = self.config
@@ -109,20 +117,22 @@ class FaceDecoderTask(training_loop.Task):
     logging.info("Exported the face decoder to %s", path)
 
 
-def dlib_identity_fn(mean_landmarks, weights_path="", jitter=0.0):
+def dlib_identity_fn(mean_landmarks, weights_path="", jitter=0.0, seed=0):
   """The decoder's outputs -> dlib128 of its image: the chip dlib would cut
   at the decoded landmarks (the reference: the data's mean shape), through
-  dlib's network in Keras, frozen (weights: dlib's file, '' = installed)."""
+  dlib's network in Keras, frozen (weights: dlib's file, '' = installed).
+  Its `sampler` (jitter seeded by `seed`) is an attribute of the function."""
   network = dlib_resnet_weights.load(dlib_resnet.build(),
                                      weights_path or None)
   network.trainable = False
   sampler = face_chip.ChipSampler.from_reference(mean_landmarks,
-                                                 jitter=jitter)
+                                                 jitter=jitter, seed=seed)
 
   def identity(outputs, training=True):
     chips = sampler([outputs["image"] * 255.0, outputs["landmarks"]],
                     training=training)
     return network(chips, training=False)
+  identity.sampler = sampler
   return identity
 
 

@@ -2,17 +2,16 @@
 
 `SpeechToFace(encoder, decoder)` takes the two trained models (injected, never
 built here); `SpeechToFace.from_workdir` restores them from a voice-encoder
-training workdir. Whole clips of any length >= 1 s are used at inference
-(longer speech gives better estimates, the paper's Fig. 6); no repetition.
-`export` writes a SavedModel (and a TFLite file where the ops allow) that
-takes raw 16 kHz waveform of any length.
+training workdir or a packaged model folder. Whole clips of any length >= 1 s
+are used at inference (longer speech gives better estimates, the paper's
+Fig. 6); no repetition. Packaging a model folder is `model_package`, export
+to SavedModel / TFLite `model_export`.
 """
 
 import os
 
 from absl import logging
 import cv2
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -29,41 +28,6 @@ NOTICE = ("average-looking face correlated with the voice; NOT the speaker's "
           "face and not an identity (Speech2Face, Sec. 2)")
 CAPTION = ("S2F: average face correlated with voice",
            "not the speaker's face, not an identity")
-SAVED_MODEL_DIR = "saved_model"
-TFLITE_FILE = "s2f.tflite"
-# Export checks. Images are written as 8-bit PNGs: a difference below half a
-# quantisation step cannot change a pixel (float noise through the spline
-# warp's 71 x 71 solve moved a trained decoder's pixels by up to 2.4e-4
-# between the SavedModel and Keras).
-IMAGE_TOLERANCE = 0.5 / 255
-# Features: relative to the feature's largest magnitude (float32 noise).
-FEATURE_TOLERANCE = 1e-4
-
-
-class ExportMismatchError(ValueError):
-  """An exported model disagrees with the Keras model beyond tolerance."""
-
-
-def check_export(what, actual, expected):
-  """Raises ExportMismatchError (one line) unless `actual` ~ `expected`.
-
-  what: '<format> <output>', e.g. 'SavedModel image'.
-  """
-  actual, expected = np.asarray(actual), np.asarray(expected)
-  if what.endswith("image"):
-    tolerance = IMAGE_TOLERANCE
-  else:
-    tolerance = FEATURE_TOLERANCE * max(1.0, float(np.abs(expected).max()))
-  error = np.abs(actual - expected)
-  if actual.shape != expected.shape or not np.all(error <= tolerance):
-    off = int((error > tolerance).sum()) if actual.shape == expected.shape \
-        else "shape"
-    raise ExportMismatchError(
-        f"{what} differs from the Keras model: {off} of {expected.size} "
-        f"values off by up to {float(error.max()):.3g} (tolerance "
-        f"{tolerance:.3g}); the export was not kept")
-
-
 # Where `s2f demo` leaves its real-data model and its small model, inside
 # its --out_dir; `--checkpoint OUT` finds them there.
 DEMO_MODEL_DIRS = ("voice_encoder",)
@@ -207,52 +171,6 @@ class SpeechToFace:
     return feature, image
 
 
-def package_model(encoder_run, decoder_path, out_dir, files=(),
-                  output_scale=1.0, feature_mean=None):
-  """Writes a self-contained model folder `out_dir`: the run's config.json
-  (decoder_path pointing at the packaged decoder), a checkpoint of the
-  encoder's weights only (no optimizer state), the face decoder, and
-  `files` (e.g. a model card). The folder is written beside and renamed
-  into place. Returns `out_dir`.
-
-  `output_scale` != 1 (ge2e encoders) folds v -> mean + scale (v - mean)
-  into the last layer, `feature_mean` being the training features' mean;
-  the config records the scale.
-  """
-  import shutil  # pylint: disable=g-import-not-at-top
-  encoder, config = load_encoder(encoder_run)
-  if output_scale != 1.0:
-    if not voice_encoder.takes_waveform(config.encoder):
-      raise ValueError(f"--output_scale needs a ge2e encoder, not "
-                       f"--encoder={config.encoder}")
-    if config.output_scale != 1.0:
-      raise ValueError(f"{encoder_run} is already rescaled by "
-                       f"{config.output_scale}")
-    if feature_mean is None:
-      raise ValueError("--output_scale needs the training features' mean")
-    from s2f_tf.models import ge2e_encoder  # pylint: disable=g-import-not-at-top
-    ge2e_encoder.rescale_output(encoder, output_scale, feature_mean)
-    config = config.replace(output_scale=output_scale)
-  staging = out_dir.rstrip("/") + ".partial"
-  if os.path.exists(staging):
-    shutil.rmtree(staging)
-  os.makedirs(staging)
-  config = config.replace(decoder_path=MODEL_DECODER_FILE, train_pattern="",
-                          eval_pattern="")
-  run_record.write_config(config.to_json(), staging)
-  tf.train.CheckpointManager(
-      tf.train.Checkpoint(model=encoder), os.path.join(
-          staging, run_record.CHECKPOINT_DIR), max_to_keep=1).save(
-              checkpoint_number=config.train_steps or 1)
-  shutil.copyfile(decoder_path, os.path.join(staging, MODEL_DECODER_FILE))
-  for path in files:
-    shutil.copyfile(path, os.path.join(staging, os.path.basename(path)))
-  if os.path.exists(out_dir):
-    shutil.rmtree(out_dir)
-  os.rename(staging, out_dir)
-  return out_dir
-
-
 def write_outputs(feature, image, out_png, caption=True):
   """Writes <out>.png (with the responsible-use caption) and <out>.npy."""
   stem = os.path.splitext(out_png)[0]
@@ -268,96 +186,3 @@ def write_outputs(feature, image, out_png, caption=True):
     image = np.concatenate([image, band], axis=0)
   cv2.imwrite(out_png, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
   return stem + ".npy", out_png
-
-
-def _convert_tflite(saved_model, signature):
-  converter = tf.lite.TFLiteConverter.from_saved_model(
-      saved_model, signature_keys=[signature])
-  converter.target_spec.supported_ops = [
-      tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
-  return converter.convert()
-
-
-def _write_checked_saved_model(model, path, test):
-  """Writes the SavedModel to `path` only if it matches the Keras model on
-  `test`; returns its outputs on `test`."""
-  archive = keras.export.ExportArchive()
-  archive.track(model.encoder)
-  if model.decoder is not None:
-    archive.track(model.decoder)
-  signature = [tf.TensorSpec([None, None], tf.float32, name="waveform")]
-  archive.add_endpoint(name="serve", fn=lambda waveform: model(waveform),
-                       input_signature=signature)
-  archive.add_endpoint(
-      name="serve_feature",
-      fn=lambda waveform: {"feature": model.encode(waveform)},
-      input_signature=signature)
-  staging = path + ".unchecked"
-  if tf.io.gfile.exists(staging):
-    tf.io.gfile.rmtree(staging)
-  archive.write_out(staging)
-  expected = {k: np.asarray(v) for k, v in model(test).items()}
-  restored = tf.saved_model.load(staging)  # keep a reference while calling
-  actual = {k: v.numpy() for k, v in restored.serve(tf.constant(test)).items()}
-  try:
-    for key, value in expected.items():
-      check_export(f"SavedModel {key}", actual[key], value)
-  except ExportMismatchError:
-    tf.io.gfile.rmtree(staging)
-    raise
-  if tf.io.gfile.exists(path):
-    tf.io.gfile.rmtree(path)
-  tf.io.gfile.rename(staging, path)
-  return actual
-
-
-def _write_checked_tflite(saved_model, out_dir, test, reference):
-  """The first signature that converts ('serve', else 'serve_feature'),
-  checked against the SavedModel's outputs; (path, signature, note)."""
-  note = None
-  for signature_key in ("serve", "serve_feature"):
-    try:
-      flatbuffer = _convert_tflite(saved_model, signature_key)
-    except Exception as e:  # pylint: disable=broad-except
-      message = str(e)
-      reason = ("MatrixSolve (the decoder's spline warp) has no TFLite "
-                "kernel" if "MatrixSolve" in message else message[:300])
-      note = f"'{signature_key}' not converted: {reason}"
-      logging.warning("TFLite: %s", note)
-      continue
-    runner = tf.lite.Interpreter(model_content=flatbuffer
-                                ).get_signature_runner(signature_key)
-    for key, value in runner(waveform=test).items():
-      check_export(f"TFLite {key}", value, reference[key])
-    path = os.path.join(out_dir, TFLITE_FILE)
-    with open(path, "wb") as f:
-      f.write(flatbuffer)
-    return path, signature_key, note
-  return None, None, note
-
-
-def export(model, out_dir, tflite=False, check_seconds=2.0):
-  """SavedModel with `serve(waveform[batch, samples]) -> {feature, image}`
-  and `serve_feature(waveform) -> {feature}`.
-
-  The SavedModel is checked against the Keras model on a test waveform
-  before it is kept. With `tflite`, the full `serve` signature is converted
-  (builtin + select TF ops) when the ops allow; the face decoder's spline warp
-  needs MatrixSolve, which TFLite lacks, so the fallback is the feature-only
-  signature, and the reason is returned.
-
-  Returns:
-    {'saved_model', 'tflite' (path or None), 'tflite_signature',
-     'tflite_note' (why the full model is not in TFLite, or None)}
-  """
-  test = np.random.RandomState(0).uniform(
-      -0.3, 0.3, (1, spectrogram.num_samples(check_seconds))).astype(
-          np.float32)
-  path = os.path.join(out_dir, SAVED_MODEL_DIR)
-  reference = _write_checked_saved_model(model, path, test)
-  result = {"saved_model": path, "tflite": None, "tflite_signature": None,
-            "tflite_note": None}
-  if tflite:
-    result["tflite"], result["tflite_signature"], result["tflite_note"] = (
-        _write_checked_tflite(path, out_dir, test, reference))
-  return result

@@ -52,6 +52,11 @@ class Task:
   def total_steps(self):
     return self.config.train_steps
 
+  def resume_at(self, step):
+    """Called before the first step of a run that starts (or resumes) at
+    `step`: sets what the losses draw at random and the checkpoint does
+    not hold, so a resumed run draws what an uninterrupted one would."""
+
   def train_dataset(self, skip_examples):
     """Repeating training batches of the global batch size, the first
     `skip_examples` examples of the stream passed over."""
@@ -226,7 +231,9 @@ class TrainingLoop:
                       " exporting.")
       self._finish()
       return {}
-    # A resumed run continues the data order where the checkpoint left it.
+    # A resumed run continues the data order where the checkpoint left it,
+    # and the task's random draws.
+    self.task.resume_at(self.step)
     iterator = iter(self.distribute(self.task.train_dataset(
         self.step * config.batch_size)))
     losses = {}

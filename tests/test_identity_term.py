@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import prepare_decoder_data_lib
-from experiments.evaluation import real_pairs
+from data_prep import pairs_data
 from s2f_tf import face_decoder_input
 from s2f_tf import face_decoder_trainer
 from s2f_tf import train_config
@@ -31,7 +31,7 @@ def grid_decoder_data(root):
   faces, dlib128 features), made by the real job; its directory."""
   photos = os.path.join(root, "photos")
   os.makedirs(photos)
-  real_pairs.decoder_photos([], photos, GRID_DIR)
+  pairs_data.decoder_photos([], photos, GRID_DIR)
   data = os.path.join(root, "data")
   prepare_decoder_data_lib.run(
       photos, prepare_decoder_data_lib.DecoderDataOptions(

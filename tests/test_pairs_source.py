@@ -126,11 +126,11 @@ class CommittedSplitTest(tf.test.TestCase):
     self.assertLen(specs, 1296)
 
   def test_decoder_photos_hold_no_test_face(self):
-    from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
+    from data_prep import pairs_data  # pylint: disable=g-import-not-at-top
     pairs = shared_data.require(shared_data.PAIRS_DIR)
-    train, test = real_pairs.split_specs(pairs)
+    train, test = pairs_data.split_specs(pairs)
     photos = self.create_tempdir().full_path
-    real_pairs.decoder_photos(train, photos)
+    pairs_data.decoder_photos(train, photos)
     linked = {os.path.realpath(os.path.join(d, n))
               for d, _, names in os.walk(photos) for n in names}
     self.assertLen(linked, len(train))

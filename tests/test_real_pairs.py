@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from experiments.app import demo_lib
 from experiments.evaluation import pairs_table
+from data_prep import pairs_data
 from experiments.evaluation import real_pairs
 from s2f_tf import speech_to_face
 from tests import shared_data
@@ -90,7 +91,7 @@ class ReadersTest(tf.test.TestCase):
 
   def test_two_processes_read_what_one_does(self):
     pairs = shared_data.require(shared_data.PAIRS_DIR)
-    _, test = real_pairs.split_specs(pairs)
+    _, test = pairs_data.split_specs(pairs)
     faces = [real_pairs.read_rgb(s.face_image_path) for s in test[:5]]
     sets = {"a": faces[:3], "b": faces[3:] + faces[:1]}
     models = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",

@@ -105,6 +105,20 @@ class ResumeTest(tf.test.TestCase):
         CONFIGS, "face_decoder", "tiny.json"))
     self.assertAllClose(rates, [config.learning_rate] * 4 + [2e-5] * 2)
 
+  def test_face_decoder_with_the_identity_term_resumes_exactly(self):
+    """The identity term's chip jitter draws at random each step; its
+    generator is not in the checkpoint, so a resumed run sets it to where
+    the steps before left it (it used to restart, and the runs parted)."""
+    data = os.path.join(self.create_tempdir().full_path, "decoder_data")
+    fake_shards.write_decoder_data(data, teacher="dlib128")
+    self._straight_vs_resumed(
+        os.path.join(EXPERIMENTS, "train_face_decoder.py"),
+        ["--config", os.path.join(CONFIGS, "face_decoder", "tiny.json"),
+         "--data_dir", data, "--batch_size", "2", "--deterministic",
+         "--log_every", "1", "--checkpoint_every", "2", "--image_every",
+         "100", "--identity_weight", "0.3", "--identity_jitter", "0.1"],
+        steps=4)
+
   def test_warm_start_continues_another_runs_checkpoint(self):
     """A new workdir warm-started from a 2-step run trains steps 3-4 from
     that run's weights, Adam moments and step: it ends where the 2-step run

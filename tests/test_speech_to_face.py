@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from experiments.app import demo_media
+from s2f_tf import model_export
 from s2f_tf import speech_to_face
 from tests import binaries
 from tests import tiny_model
@@ -129,13 +130,13 @@ class SpeechToFaceTest(tf.test.TestCase):
     waveform = waveform.astype(np.float32)  # 3.3 s: not the export's check
     expected = model(waveform)
     restored = tf.saved_model.load(os.path.join(
-        out, speech_to_face.SAVED_MODEL_DIR))
+        out, model_export.SAVED_MODEL_DIR))
     actual = restored.serve(tf.constant(waveform))
     self.assertAllClose(actual["feature"], expected["feature"], atol=1e-4)
     self.assertAllClose(actual["image"], expected["image"], atol=1e-4)
     self.assertEqual(actual["image"].shape, (2, 224, 224, 3))
     interpreter = tf.lite.Interpreter(model_path=os.path.join(
-        out, speech_to_face.TFLITE_FILE))
+        out, model_export.TFLITE_FILE))
     runner = interpreter.get_signature_runner("serve_feature")
     lite = runner(waveform=waveform[:1])
     self.assertAllClose(lite["feature"], expected["feature"][:1], atol=1e-4)
@@ -156,17 +157,17 @@ class SpeechToFaceTest(tf.test.TestCase):
                          rng.normal(0, 0.04, bias.shape)])
     model = speech_to_face.SpeechToFace(encoder, decoder)
     out = os.path.join(self.root, "export_moved")
-    result = speech_to_face.export(model, out, tflite=True)
+    result = model_export.export(model, out, tflite=True)
     self.assertEqual(result["tflite_signature"], "serve_feature")
     self.assertTrue(os.path.isdir(result["saved_model"]))
     self.assertFalse(os.path.exists(result["saved_model"] + ".unchecked"))
 
   def test_export_mismatch_is_one_clear_line(self):
     expected = np.zeros((1, 8, 8, 3), np.float32)
-    speech_to_face.check_export("SavedModel image", expected + 1.9e-3,
+    model_export.check_export("SavedModel image", expected + 1.9e-3,
                                 expected)  # < half an 8-bit step
-    with self.assertRaises(speech_to_face.ExportMismatchError) as ctx:
-      speech_to_face.check_export("SavedModel image", expected + 2.1e-3,
+    with self.assertRaises(model_export.ExportMismatchError) as ctx:
+      model_export.check_export("SavedModel image", expected + 2.1e-3,
                                   expected)
     message = str(ctx.exception)
     self.assertNotIn("\n", message)

@@ -158,9 +158,10 @@ def predict(argv):
 def export(argv):
   """Writes a SavedModel (waveform -> feature + image) and optionally TFLite."""
   del argv
-  library, model = _model()
-  result = library.export(model, FLAGS.out_dir or "s2f_export",
-                          tflite=FLAGS.tflite)
+  _, model = _model()
+  from s2f_tf import model_export  # pylint: disable=g-import-not-at-top
+  result = model_export.export(model, FLAGS.out_dir or "s2f_export",
+                               tflite=FLAGS.tflite)
   print(f"SavedModel: {result['saved_model']} (checked against the Keras "
         "model)")
   if FLAGS.tflite:

@@ -24,6 +24,7 @@ from experiments.app import demo_media
 from experiments.evaluation import eval_config
 from experiments.evaluation import evaluation_lib
 from experiments.evaluation import pairs_table
+from data_prep import pairs_data
 from experiments.evaluation import real_pairs
 from experiments.evaluation import report
 from experiments.evaluation import voice_learning
@@ -214,7 +215,7 @@ def _decoder_data(data, out_dir, photos):
   photo_dir = os.path.join(out_dir, "decoder_photos")
   os.makedirs(photo_dir, exist_ok=True)
   if not data.face_photos:
-    real_pairs.decoder_photos([], photo_dir,
+    pairs_data.decoder_photos([], photo_dir,
                               os.path.join(data.grid, "grid_av"))
   for path in data.face_photos[:photos]:
     target = os.path.join(photo_dir, os.path.basename(path))
@@ -384,7 +385,7 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
   clock = StageClock("real")
   teacher = real_pairs.TEACHER
   os.makedirs(out_dir, exist_ok=True)
-  train, test = real_pairs.split_specs(data.pairs)
+  train, test = pairs_data.split_specs(data.pairs)
   train = train[:sizes.train_clips or None]
   test = test[:sizes.test_clips or None]
   clock.finish(f"{len(train)} training clips of "
@@ -404,7 +405,7 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
                f"{summary['skipped']}")
 
   photo_dir = os.path.join(out_dir, "decoder_photos")
-  photos = real_pairs.decoder_photos(
+  photos = pairs_data.decoder_photos(
       train, photo_dir, os.path.join(data.grid, "grid_av"), data.extra_faces)
   decoder_data = os.path.join(out_dir, "decoder_data")
   decoder_summary = prepare_decoder_data_lib.run(

@@ -24,6 +24,7 @@ def read_split(pattern, cache, segment_seconds):
   `pattern`;
   d-vectors from `cache` when it holds this split."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from data_prep import pairs_data  # pylint: disable=g-import-not-at-top
   from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
   from s2f_tf import progress  # pylint: disable=g-import-not-at-top
   from s2f_tf.audio import spectrogram  # pylint: disable=g-import-not-at-top
@@ -125,7 +126,7 @@ class _Setup:
       splits = json.load(f)["splits"]
     if split not in splits:
       raise ValueError(f"{shards} has no {split} split: make the shards "
-                       "with real_pairs.validation_split's speakers")
+                       "with pairs_data.validation_split's speakers")
     cache = cache or os.path.join(shards, "ge2e_dvectors_{}.npz")
     self.fit = read_split(splits["train"]["pattern"], cache.format("train"),
                           audio_format.CLIP_SECONDS)

@@ -13,8 +13,6 @@ difference.
 """
 
 from concurrent import futures
-import glob
-import hashlib
 import multiprocessing
 import os
 
@@ -23,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep import clip_sources
+from data_prep import pairs_data
 from experiments.evaluation import evaluation_lib
 from experiments.evaluation import linear_control
 from s2f_tf import media
@@ -84,68 +83,6 @@ ROW_LABELS = {
                   "size"),
     "paper_f2f": "the paper's decoder on the true face (Face_f2f)",
 }
-
-
-def split_specs(pairs_dir):
-  """(train specs, test specs) of the committed speaker-disjoint split."""
-  specs = clip_sources.speech2face_pairs(pairs_dir,
-                                         clip_sources.PAIRS_SPLIT_FILE)
-  return ([s for s in specs if s.split == "train"],
-          [s for s in specs if s.split == "test"])
-
-
-VALIDATION_FRACTION = 0.15  # Training speakers held out for model choices.
-
-
-def validation_split(train_specs, fraction=VALIDATION_FRACTION):
-  """(fit specs, validation specs): the training speakers split by a hash
-  of the speaker id, so every choice (steps, widths, learning rates,
-  rescaling) is made without reading the test split."""
-  def held(speaker):
-    digest = hashlib.sha1(f"validation:{speaker}".encode()).hexdigest()
-    return int(digest[:8], 16) / float(16 ** 8) < fraction
-  return ([s for s in train_specs if not held(s.speaker_id)],
-          [s for s in train_specs if held(s.speaker_id)])
-
-
-def _link(source, target):
-  if not os.path.exists(target):
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    os.symlink(os.path.abspath(source), target)
-
-
-PAIRS_PHOTOS = "pairs"  # The training clips' frames among decoder photos.
-EXTRA_FACES = "extra"  # The --extra_faces folder among them.
-
-
-def decoder_photo_id(spec):
-  """A training clip's frame's path under the decoder's photo folder, which
-  the decoder-data job records as the face's image id."""
-  return os.path.join(PAIRS_PHOTOS, spec.dataset,
-                      os.path.basename(spec.face_image_path))
-
-
-def decoder_photos(train_specs, photo_dir, grid_dir="", extra_faces=""):
-  """Links the face decoder's photos into `photo_dir`: the training
-  speakers' real frames (never a test speaker's), the middle frame of each
-  GRID clip in `grid_dir`, and every image under `extra_faces`. Returns
-  the number of photos."""
-  for spec in train_specs:
-    _link(spec.face_image_path, os.path.join(photo_dir,
-                                             decoder_photo_id(spec)))
-  for clip in sorted(glob.glob(os.path.join(grid_dir, "*.mpg"))) if \
-      grid_dir else []:
-    target = os.path.join(photo_dir, "grid",
-                          os.path.basename(clip)[:-4] + ".jpg")
-    if not os.path.exists(target):
-      duration = media.probe(clip)[0] or 0.0
-      frame = media.read_frame(clip, duration / 2.0)
-      os.makedirs(os.path.dirname(target), exist_ok=True)
-      cv2.imwrite(target, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-  if extra_faces:
-    _link(extra_faces, os.path.join(photo_dir, EXTRA_FACES))
-  return sum(len(files) for _, _, files in os.walk(photo_dir,
-                                                   followlinks=True))
 
 
 def read_rgb(path, size=224):
@@ -329,7 +266,7 @@ def run(encoder_run, decoder_path, pairs_dir, attribute_models,
     s2f from the voice, 'f2f': true | the paper's face -> face | s2f's face
     -> face} RGB figures of 16 held-out speakers).
   """
-  train_specs, test_specs = split_specs(pairs_dir)
+  train_specs, test_specs = pairs_data.split_specs(pairs_dir)
   if limit:
     test_specs = test_specs[:limit]
   model = _load_model(encoder_run, decoder_path)

@@ -97,6 +97,15 @@ class ChipSampler(layers.Layer):
     grid = self._source_points(ops.take(landmarks, FIVE_POINTS, axis=1), grid)
     return _bilinear(ops.cast(images, "float32"), grid)
 
+  def skip_draws(self, draws):
+    """Sets the jitter's generator to where `draws` calls in training left
+    it (each draws once), so a resumed run jitters as an uninterrupted one
+    (the generator is not in the checkpoint)."""
+    if self._seeds is not None:
+      state = self._seeds.state
+      seed = ops.convert_to_numpy(state)[0]
+      state.assign(ops.convert_to_tensor([seed, draws], dtype=state.dtype))
+
   def _jittered(self, grid, batch):
     """(B, size, size, 2): `grid` moved by a random similarity per example."""
     draw = keras.random.uniform((batch, 4), -self.jitter, self.jitter,
