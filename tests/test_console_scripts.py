@@ -147,7 +147,7 @@ class OneLineErrorTest(parameterized.TestCase):
 
   def test_every_console_script_is_probed(self):
     self.assertLen(CONSOLE_SCRIPTS, 7)
-    self.assertIn(("s2f", "experiments.app.cli:run"), CONSOLE_SCRIPTS)
+    self.assertIn(("s2f", "s2f_tf.app.cli:run"), CONSOLE_SCRIPTS)
 
   def test_missing_video_dir(self):
     cwd = self.create_tempdir().full_path

@@ -14,7 +14,7 @@ import urllib.request
 import tensorflow as tf
 
 from experiments.app import demo_media
-from experiments.app import serve_lib
+from s2f_tf.app import serve_lib
 from tests import binaries
 from tests import shared_data
 from tests import tiny_model
@@ -55,7 +55,7 @@ class ServeTest(tf.test.TestCase):
     os.makedirs(cls.root, exist_ok=True)
     cls.workdir, _, _ = tiny_model.tiny_run(cls.root)
     cls.server = subprocess.Popen(
-        [sys.executable, "-m", "experiments.app.cli", "serve",
+        [sys.executable, "-m", "s2f_tf.app.cli", "serve",
          f"--checkpoint={cls.workdir}", "--port=0", "--max_upload_mb=1",
          "--queue_size=2"], cwd=shared_data.REPO_ROOT, env=binaries._env(),  # pylint: disable=protected-access
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -179,7 +179,7 @@ class ServeTest(tf.test.TestCase):
     self.assertLess(after - before, 300.0)
 
   def test_help_lists_serve_flags_and_bad_checkpoint_is_one_line(self):
-    result = binaries.run(["-m", "experiments.app.cli", "serve", "--help"], 120)
+    result = binaries.run(["-m", "s2f_tf.app.cli", "serve", "--help"], 120)
     self.assertEqual(result.returncode, 0)
     for flag in ("--port", "--host", "--max_upload_mb", "--queue_size",
                  "--checkpoint"):
@@ -187,7 +187,7 @@ class ServeTest(tf.test.TestCase):
     self.assertNotIn("--tflite", result.stdout)
     empty = os.path.join(self.root, "not_a_run")
     os.makedirs(empty, exist_ok=True)
-    result = binaries.run(["-m", "experiments.app.cli", "serve",
+    result = binaries.run(["-m", "s2f_tf.app.cli", "serve",
                            f"--checkpoint={empty}", "--port=0"], 300)
     self.assertEqual(result.returncode, 1)
     lines = [l for l in result.stderr.splitlines() if l.strip()]

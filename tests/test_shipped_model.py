@@ -45,7 +45,7 @@ class ShippedModelTest(tf.test.TestCase):
 
   def test_predict_without_checkpoint_writes_a_captioned_face(self):
     out = os.path.join(self.create_tempdir().full_path, "face.png")
-    log = binaries.run_ok(["-m", "experiments.app.cli", "predict", "--audio",
+    log = binaries.run_ok(["-m", "s2f_tf.app.cli", "predict", "--audio",
                            GRID_CLIP, "--out", out], 600)
     self.assertTrue(os.path.isfile(out), log)
     image = cv2.imread(out)
@@ -65,7 +65,7 @@ class ShippedModelTest(tf.test.TestCase):
 
   def test_serve_without_checkpoint_answers(self):
     server = subprocess.Popen(
-        [sys.executable, "-m", "experiments.app.cli", "serve", "--port=0"],
+        [sys.executable, "-m", "s2f_tf.app.cli", "serve", "--port=0"],
         cwd=shared_data.REPO_ROOT, env=binaries._env(),  # pylint: disable=protected-access
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -19,7 +19,7 @@ from tests import tiny_model
 
 
 def s2f(*args, timeout=600):
-  return binaries.run(["-m", "experiments.app.cli", *args], timeout)
+  return binaries.run(["-m", "s2f_tf.app.cli", *args], timeout)
 
 
 class SpeechToFaceTest(tf.test.TestCase):

@@ -1,1 +1,1 @@
-"""The product a user runs: the `s2f` command, `s2f serve` and its page, and the demo."""
+"""The demo: `s2f demo`'s research pipeline (shards, decoder, encoder, the side-by-side table, the report) on real or embedded data."""

@@ -72,7 +72,7 @@ def _child(workdir, clip):
 
 def _serve_latency(workdir, clip):
   server = subprocess.Popen(
-      [sys.executable, "-m", "experiments.app.cli", "serve",
+      [sys.executable, "-m", "s2f_tf.app.cli", "serve",
        f"--checkpoint={workdir}", "--port=0"],
       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   try:

