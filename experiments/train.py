@@ -9,16 +9,11 @@ Every TrainConfig leaf (data / model / optimizer / loop / runtime) is also
 a flag of the same name that overrides the config file.
 """
 
-import os
-
 from experiments import training_binary
 from s2f_tf import train_config
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                          "configs", "voice_encoder")
-
 run = training_binary.binary(train_config.TrainConfig,
-                             os.path.join(CONFIG_DIR, "paper.json"),
+                             "voice_encoder/paper.json",
                              "s2f_tf.voice_encoder_trainer", __doc__)
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ one flag per leaf of the config class; `main` builds the config and trains.
 """
 
 import importlib
+import os
 
 from absl import flags
 
@@ -22,10 +23,15 @@ def define(config_class, default_config):
   run_config.define_flags(config_class)
 
 
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "configs")
+
+
 def binary(config_class, default_config, trainer_module, doc):
   """Defines the flags and returns the binary's `run` (its console script):
-  flags -> config_class -> trainer_module.train(config, workdir)."""
-  define(config_class, default_config)
+  flags -> config_class -> trainer_module.train(config, workdir).
+  `default_config` is relative to experiments/configs."""
+  define(config_class, os.path.join(CONFIG_DIR, default_config))
   main = main_fn(config_class, trainer_module)
   from s2f_tf import console  # pylint: disable=g-import-not-at-top
   return lambda: console.run(main, doc)

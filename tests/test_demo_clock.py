@@ -16,16 +16,24 @@ class StageClockTest(tf.test.TestCase):
     return out.getvalue().strip()
 
   def test_states_the_expected_duration_at_the_start(self):
-    # The real-pairs stages measured on the development machine: 1 + 240 +
-    # 240 + 300 + 600 + 5 + 240 + 120 s = 29 min 6 s.
-    self.assertStartsWith(self._start_line("real", True),
-                          "demo: 8 stages, expected to take about 00:29:06")
-    # Without AVX-512: 1746 s x 3.4 = 5936 s = 1 h 38 min 56 s (the issue
-    # measured 1 h 40 min on such a CPU).
+    # The real-pairs stages measured on a CPU without AVX-512: 1 + 272 + 94
+    # + 684 + 103 + 5 + 387 + 180 s = 1726 s = 28 min 46 s.
     line = self._start_line("real", False)
     self.assertStartsWith(line, "demo: 8 stages, expected to take about "
-                          "01:38:56")
-    self.assertIn("lacks AVX-512", line)
+                          "00:28:46")
+    self.assertIn("lacks AVX-512: the time measured on a CPU without it",
+                  line)
+    # With AVX-512: 1726 s / 3.4 = 507.6 s, shown in whole seconds: 8:27.
+    line = self._start_line("real", True)
+    self.assertStartsWith(line, "demo: 8 stages, expected to take about "
+                          "00:08:27")
+    self.assertIn("0.29x the time", line)
+    # The full demo was timed with AVX-512: 3 + 45 + 25 + 40 + 150 + 3 + 25
+    # + 40 s = 331 s; x 3.4 = 1125.4 s = 18 min 45 s without it.
+    self.assertStartsWith(self._start_line("full", True),
+                          "demo: 8 stages, expected to take about 00:05:31")
+    self.assertStartsWith(self._start_line("full", False),
+                          "demo: 8 stages, expected to take about 00:18:45")
 
   def test_reads_the_cpu_flags(self):
     path = self.create_tempfile(content=(

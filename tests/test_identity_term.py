@@ -84,18 +84,21 @@ class IdentityTermTest(tf.test.TestCase):
     self.assertFalse(any("dlib" in path for path in gradients))
 
 
-  def _face_to_face(self, identity_weight):
-    """A tiny decoder trained 100 steps on the nine faces (the identity
-    term at `identity_weight`, its chip jittered by 0.1) -> the identity
-    instrument's (HOG + 5-point + dlib) reading of its faces decoded from
-    the true features: (R@1 among the nine, mean cosine to the truth)."""
-    workdir = os.path.join(self.root, f"decoder_{identity_weight}")
+  def _train(self, name, steps, **overrides):
+    """A tiny decoder run on the nine faces; its exported decoder."""
+    workdir = os.path.join(self.root, name)
     config = train_config.DecoderTrainConfig.load(TINY).replace(
-        data_dir=self.data, train_steps=100, batch_size=9,
-        learning_rate=1e-3, identity_weight=identity_weight,
-        identity_jitter=0.1, log_every=100, deterministic=True)
+        data_dir=self.data, train_steps=steps, batch_size=9,
+        learning_rate=1e-3, identity_jitter=0.1, log_every=100,
+        deterministic=True, **overrides)
     face_decoder_trainer.train(config, workdir)
-    decoder = keras.models.load_model(face_decoder_trainer.exported(workdir))
+    return face_decoder_trainer.exported(workdir)
+
+  def _face_to_face(self, decoder_path):
+    """The identity instrument's (HOG + 5-point + dlib's C++ network)
+    reading of the faces a decoder draws from the nine true features:
+    (R@1 among the nine, mean cosine to the truth)."""
+    decoder = keras.models.load_model(decoder_path)
     features = self.batch["fc7"].numpy()
     faces = np.clip(np.asarray(decoder(features)) * 255 + 0.5, 0,
                     255).astype(np.uint8)
@@ -106,13 +109,20 @@ class IdentityTermTest(tf.test.TestCase):
             float(np.mean(np.diag(cosine))))
 
   def test_identity_term_beats_none_on_face_to_face(self):
-    """The same run with and without the identity term, judged by the
-    instrument, not by the network the term trains against. Measured
-    (2-core EPYC): R@1 5/9 against 3/9, mean cosine 0.932 against 0.895."""
-    recall_none, cosine_none = self._face_to_face(0.0)
-    recall_identity, cosine_identity = self._face_to_face(0.3)
+    """As the recipe does: a decoder trained without the term (150 steps),
+    then 50 more steps with the term and 50 without, judged by the
+    instrument, not by the network the term trains against. From scratch
+    (100 steps) the term's effect depends on the seed (R@1 1/9 to 7/9 over
+    seeds 0-2); from the shared start it does not. Measured (2-core EPYC,
+    config seeds 0 / 1 / 2): R@1 8/9, 9/9, 9/9 against 6/9, 7/9, 6/9;
+    mean cosine 0.964, 0.977, 0.980 against 0.916, 0.918, 0.924."""
+    start = self._train("start", 150)
+    recall_none, cosine_none = self._face_to_face(self._train(
+        "more_none", 50, init_decoder=start))
+    recall_identity, cosine_identity = self._face_to_face(self._train(
+        "more_identity", 50, init_decoder=start, identity_weight=0.3))
     self.assertGreater(recall_identity, recall_none)
-    self.assertGreater(cosine_identity, cosine_none + 0.01)
+    self.assertGreater(cosine_identity, cosine_none + 0.02)
 
 
 if __name__ == "__main__":

@@ -55,15 +55,18 @@ PAIRS_DETECTOR = "hog_cnn"
 STAGES = ("media", "shards", "face-decoder data", "face-decoder training",
           "voice-encoder training", "predict", "learning result",
           "evaluation")
-# Seconds per stage measured on the development machine (2 cores), for the
-# ETA; the estimate is rescaled by how fast this machine has been so far.
+# Seconds per stage measured on 2 cores, for the ETA; the estimate is
+# rescaled by how fast this machine has been so far. The small demos were
+# timed on a CPU with AVX-512; the real-pairs demo (GE2E head, the default)
+# on a 2-core AMD EPYC without it: 28 min 40 s (experiments/DEMO.md).
 MEASURED_SECONDS = {"quick": (2, 8, 8, 10, 10, 2, 0, 15),
                     "full": (3, 45, 25, 40, 150, 3, 25, 40),
-                    "real": (1, 240, 240, 300, 600, 5, 240, 120)}
+                    "real": (1, 272, 94, 684, 103, 5, 387, 180)}
+MEASURED_WITH_AVX512 = {"quick": True, "full": True, "real": False}
 MIN_TIMED_SECONDS = 30
-# MEASURED_SECONDS come from a 2-core CPU with AVX-512; TensorFlow's kernels
-# run slower without it. The real-pairs demo took 29.5 min there and 1 h 40
-# min on a 2-core AMD EPYC without AVX-512 (issue #24): 3.4x.
+# TensorFlow's kernels run slower without AVX-512: the Table 1 real-pairs
+# demo took 29.5 min on a 2-core CPU with it and 1 h 40 min on a 2-core AMD
+# EPYC without it (issue #24): 3.4x.
 NO_AVX512_FACTOR = 3.4
 CPUINFO = "/proc/cpuinfo"
 
@@ -100,12 +103,15 @@ class StageClock:
     self.expected = MEASURED_SECONDS[mode]
     self.stages = REAL_STAGES if mode == "real" else STAGES
     avx512 = cpu_has_avx512() if avx512 is None else avx512
-    factor = 1.0 if avx512 in (True, None) else NO_AVX512_FACTOR
-    cpu = {True: "this CPU has AVX-512, as the development machine",
-           False: f"this CPU lacks AVX-512: {NO_AVX512_FACTOR}x the "
-                  "development machine's time",
-           None: "this CPU's flags could not be read: the development "
-                 "machine's time"}[avx512]
+    baseline = MEASURED_WITH_AVX512[mode]
+    same = avx512 is None or avx512 == baseline
+    factor = 1.0 if same else (NO_AVX512_FACTOR if baseline
+                               else 1 / NO_AVX512_FACTOR)
+    measured_on = "with" if baseline else "without"
+    cpu = ("this CPU's flags could not be read: " if avx512 is None else
+           f"this CPU {'has' if avx512 else 'lacks'} AVX-512: ")
+    cpu += (f"the time measured on a CPU {measured_on} it" if same else
+            f"{factor:.2g}x the time measured on a CPU {measured_on} it")
     self.start_line = (
         f"demo: {len(self.stages)} stages, expected to take about "
         f"{progress.format_duration(sum(self.expected) * factor)} on 2 "
