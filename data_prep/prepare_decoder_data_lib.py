@@ -2,8 +2,12 @@
 
 For every image: dlib CNN detection (no face / several faces / tiny face are
 counted skips; none for photos under `aligned_dirs`, already aligned face
-chips whose face box is `ALIGNED_CROP_BOX`), 68 landmarks, a similarity alignment to the canonical frame,
-and the VGG-Face fc7 of the same 224 x 224 crop the shard job makes. With
+chips whose face box is `ALIGNED_CROP_BOX`), 68 landmarks, a similarity
+alignment to the canonical frame (`frame`: the paper's by default), the
+person put on a plain white background like the paper's faces
+(`background`; MediaPipe's selfie segmentation, `person_segmenter`), and
+the teacher's feature of the same 224 x 224 crop of the photo (its own
+background kept) the shard job makes. With
 `flips`, the mirrored face is a second example. Examples go to shards written
 atomically (temp name, then rename); summary.json holds the mean landmarks
 the decoder is built with, and the skip counts. A rerun skips finished shards.
@@ -26,6 +30,7 @@ from s2f_tf import media
 from s2f_tf import progress as progress_lib
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
+from s2f_tf.faces import person_segmenter
 from tfrecords_schema import face_decoder_example
 from tfrecords_schema import face_teacher
 
@@ -49,18 +54,31 @@ class DecoderDataOptions:
   # Subfolders of the photo folder holding aligned face chips: no detection,
   # the face box is ALIGNED_CROP_BOX.
   aligned_dirs: tuple = ()
+  frame: str = landmarks_lib.DEFAULT_FRAME  # landmarks.FRAMES
+  background: str = person_segmenter.DEFAULT_BACKGROUND
+
+  def __post_init__(self):
+    if self.background not in person_segmenter.BACKGROUNDS:
+      raise ValueError(f"background must be one of "
+                       f"{', '.join(person_segmenter.BACKGROUNDS)}, not "
+                       f"{self.background!r}")
+    if self.frame not in landmarks_lib.FRAMES:
+      raise ValueError(f"frame must be one of "
+                       f"{', '.join(landmarks_lib.FRAMES)}, not "
+                       f"{self.frame!r}")
 
 
 class DecoderDataModels:
-  """Detector, landmark predictor and the teacher's extractor, injected for
-  tests."""
+  """Detector, landmark predictor, the teacher's extractor and the person
+  segmenter (needed for the white background only), injected for tests."""
 
   def __init__(self, detector, landmark_detector, fc7_fn,
-               teacher=face_teacher.DEFAULT):
+               teacher=face_teacher.DEFAULT, segmenter=None):
     self.detector = detector
     self.landmarks = landmark_detector
     self.fc7 = fc7_fn
     self.teacher = teacher
+    self.segmenter = segmenter
 
 
 def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
@@ -71,7 +89,7 @@ def load_models(detector="cnn", upsample=face_detector.DEFAULT_UPSAMPLE,
       teacher)
   return DecoderDataModels(shard_models.detector,
                            landmarks_lib.LandmarkDetector(), shard_models.fc7,
-                           teacher)
+                           teacher, person_segmenter.PersonSegmenter())
 
 
 def list_images(root):
@@ -113,7 +131,14 @@ def _faces(path, image_id, models, options):
     variants.append(("flip", flipped, flipped_box, flipped_points))
   faces = []
   for augmentation, image, face_box, face_points in variants:
-    aligned, aligned_points = landmarks_lib.align(image, face_points)
+    aligned, aligned_points, inside = landmarks_lib.align(
+        image, face_points, frame=options.frame)
+    if options.background == "white":
+      # Outside the photo is background too, whatever the border holds;
+      # the photo's edge fades into it.
+      aligned = person_segmenter.on_background(
+          aligned, models.segmenter(aligned) *
+          person_segmenter.faded_edges(inside))
     faces.append((image_id + (f":{augmentation}" if augmentation else ""),
                   augmentation, aligned, aligned_points,
                   face_detector.crop_face(image, face_box,
@@ -176,29 +201,32 @@ def run(image_root, options, loader, workers=1):
     with futures.ProcessPoolExecutor(
         min(workers, len(pending)),
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_load_models, initargs=(loader, options.teacher)) as pool:
+        initializer=_load_models, initargs=(loader, options)) as pool:
       jobs = [pool.submit(_pool_job, index, group, count, options)
               for index, group in pending]
       for job in futures.as_completed(jobs):
         progress.update(job.result())
   elif pending:
-    models = _checked(loader(), options.teacher)
+    models = _checked(loader(), options)
     for index, group in pending:
       progress.update(_write_shard(index, group, count, options, models))
   return write_summary(options, count)
 
 
-def _checked(models, teacher):
-  face_teacher.check_same(teacher, models.teacher,
+def _checked(models, options):
+  face_teacher.check_same(options.teacher, models.teacher,
                           "The decoder-data job's feature extractor")
+  if options.background == "white" and models.segmenter is None:
+    raise ValueError("the white background needs a person segmenter in the "
+                     "decoder-data models")
   return models
 
 
 _POOL_MODELS = []  # a pool process's models, loaded once by _load_models
 
 
-def _load_models(loader, teacher):
-  _POOL_MODELS.append(_checked(loader(), teacher))
+def _load_models(loader, options):
+  _POOL_MODELS.append(_checked(loader(), options))
 
 
 def _pool_job(index, group, count, options):

@@ -46,7 +46,7 @@ class AlignmentTest(tf.test.TestCase):
     faces = shared_data.require(shared_data.FACES_DIR)
     detector = face_detector.FaceDetector("hog")
     predictor = landmarks_lib.LandmarkDetector()
-    target = landmarks_lib.CANONICAL_POINTS.astype(np.float64)
+    target = landmarks_lib.FRAMES["paper"].astype(np.float64)
     ransac_worse = 0
     for name in PHOTOS:
       rgb = cv2.cvtColor(cv2.imread(os.path.join(faces, name)),

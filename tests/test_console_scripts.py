@@ -28,7 +28,8 @@ HELP_CASES = (
      ("--train_pattern",)),
     ("s2f-prepare-shards", ("--output_dir", "--video_dir", "--avspeech_csv",
                             "--runner"), ("--workdir",)),
-    ("s2f-prepare-decoder-data", ("--image_dir", "--output_dir", "--flips"),
+    ("s2f-prepare-decoder-data", ("--image_dir", "--output_dir", "--flips",
+                                  "--frame", "--background"),
      ("--video_dir",)),
     ("s2f-check-vgg-face", ("--weights", "--faces_dir"), ("--workdir",)),
 )

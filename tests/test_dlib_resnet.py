@@ -117,7 +117,7 @@ class AgreementTest(tf.test.TestCase):
       cls.photos.append(rgb)
       cls.boxes.append(box)
       # Each photo in the decoder's 224 px frame, as its training faces are.
-      image, points = landmarks_lib.align(rgb, detector(rgb, box))
+      image, points, _ = landmarks_lib.align(rgb, detector(rgb, box))
       cls.aligned.append(image)
       cls.points.append(points)
       cls.shapes5.append(cls.embedder.shape(image))

@@ -17,6 +17,7 @@ from s2f_tf import run_record
 from s2f_tf import train_config
 from s2f_tf.faces import face_detector
 from s2f_tf.faces import landmarks as landmarks_lib
+from s2f_tf.faces import person_segmenter
 from s2f_tf.losses import face_decoder_loss
 from s2f_tf.models import face_decoder
 from tests import binaries
@@ -46,7 +47,8 @@ def fake_fc7(crops):
 
 def fake_loader():
   return lib.DecoderDataModels(face_detector.FaceDetector("cnn"),
-                               landmarks_lib.LandmarkDetector(), fake_fc7)
+                               landmarks_lib.LandmarkDetector(), fake_fc7,
+                               segmenter=person_segmenter.PersonSegmenter())
 
 
 def build_image_folder(root):
@@ -90,7 +92,7 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(mean.shape, (68, 2))
     # Aligned frame: eye and mouth centres of the mean shape near the template.
     self.assertAllClose(landmarks_lib.anchor_points(mean),
-                        landmarks_lib.CANONICAL_POINTS, atol=4.0)
+                        landmarks_lib.FRAMES["paper"], atol=4.0)
     # Two worker processes, one shard per photo: the same data.
     pooled = lib.run(folder, lib.DecoderDataOptions(
         output_dir=os.path.join(root, "pooled"), examples_per_shard=2),
@@ -155,7 +157,9 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
           os.listdir(folder)) < 16 and name != "img47.jpg":
         shutil.copy(os.path.join(faces, name), folder)
     data = os.path.join(root, "data")
-    lib.run(folder, lib.DecoderDataOptions(output_dir=data), fake_loader)
+    # The photo's own background: white background pixels would count.
+    lib.run(folder, lib.DecoderDataOptions(
+        output_dir=data, frame="tight", background="photo"), fake_loader)
     config = train_config.DecoderTrainConfig.load(TINY).replace(
         data_dir=data, train_steps=600, log_every=600, image_every=600,
         checkpoint_every=600)
@@ -367,8 +371,9 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
         return super().detect(rgb)
 
     def loader():
-      return lib.DecoderDataModels(CountingDetector("hog"),
-                                   landmarks_lib.LandmarkDetector(), fake_fc7)
+      return lib.DecoderDataModels(
+          CountingDetector("hog"), landmarks_lib.LandmarkDetector(),
+          fake_fc7, segmenter=person_segmenter.PersonSegmenter())
 
     def landmarks(aligned_dirs):
       summary = lib.run(os.path.join(root, "photos"), lib.DecoderDataOptions(
@@ -393,6 +398,41 @@ class FaceDecoderTest(tf.test.TestCase, parameterized.TestCase):
       # box's landmarks.
       self.assertLess(np.abs(points - detected[image_id]).mean(), 3.0,
                       image_id)
+
+  def test_white_background_and_paper_frame(self):
+    """The default job puts the person on white in the paper's frame: the
+    frame's top corners (beside and above the head) are white, the face's
+    own pixels are not; with the photo's background they are not white."""
+    faces = shared_data.require(shared_data.FACES_DIR)
+    root = self.create_tempdir().full_path
+    folder = os.path.join(root, "photos")
+    os.makedirs(folder)
+    for name in REAL_FACES:
+      shutil.copy(os.path.join(faces, name), folder)
+
+    def corners_and_face(**options):
+      summary = lib.run(folder, lib.DecoderDataOptions(
+          output_dir=os.path.join(root, "+".join(options.values())),
+          flips=False, **options), fake_loader)
+      self.assertEqual(summary["options"]["background"],
+                       options["background"])
+      corners, centres = [], []
+      for path in tf.io.gfile.glob(summary["pattern"]):
+        for record in tf.data.TFRecordDataset(path):
+          example = face_decoder_example.decode(record.numpy())
+          image = example["aligned_image"].numpy()
+          corners.append(np.concatenate([image[:16, :16], image[:16, -16:]]))
+          eyes = landmarks_lib.anchor_points(example["landmarks"].numpy())
+          x, y = eyes[:2].mean(0).astype(int)
+          centres.append(image[y:y + 30, x - 15:x + 15])  # the nose
+      return np.stack(corners), np.stack(centres)
+
+    corners, centres = corners_and_face(frame="paper", background="white")
+    self.assertLen(corners, len(REAL_FACES))
+    self.assertGreater(np.mean(corners.min(-1) >= 250), 0.9)
+    self.assertLess(np.mean(centres.min(-1) >= 250), 0.05)
+    corners, _ = corners_and_face(frame="paper", background="photo")
+    self.assertLess(np.mean(corners.min(-1) >= 250), 0.5)
 
   def test_bad_images_are_counted_skips(self):
     root = self.create_tempdir().full_path
