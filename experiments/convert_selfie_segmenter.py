@@ -15,7 +15,6 @@ import hashlib
 import os
 import zipfile
 
-from absl import app
 from absl import flags
 
 from s2f_tf import console

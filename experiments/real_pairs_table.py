@@ -12,7 +12,6 @@ real_pairs.json, real_pairs_table.md and the two 16-speaker figures
 (voice: true | paper | s2f; f2f: true | paper f2f | s2f f2f) into --out_dir.
 """
 
-import json
 import os
 
 from absl import flags
@@ -46,22 +45,18 @@ def main(argv):
   for name in ("checkpoint", "compare"):
     if FLAGS[name].value:
       console.require_path(name, FLAGS[name].value, "dir")
-  import cv2  # pylint: disable=g-import-not-at-top
-  from experiments.evaluation import pairs_table  # pylint: disable=g-import-not-at-top
-  from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
-  result, figures = real_pairs.run(
-      FLAGS.checkpoint, FLAGS.decoder, FLAGS.pairs_dir,
-      FLAGS.attribute_models, FLAGS.train_pattern, bootstrap=FLAGS.bootstrap,
-      workers=FLAGS.workers, compare=FLAGS.compare)
-  os.makedirs(FLAGS.out_dir, exist_ok=True)
-  with open(os.path.join(FLAGS.out_dir, real_pairs.RESULT_FILE), "w") as f:
-    json.dump(result, f, indent=2, default=float)
-  table = pairs_table.markdown_table(result)
-  with open(os.path.join(FLAGS.out_dir, real_pairs.TABLE_FILE), "w") as f:
-    f.write(table + "\n")
-  for name, image in figures.items():
-    cv2.imwrite(os.path.join(FLAGS.out_dir, f"real_pairs_{name}.png"),
-                cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+  # pylint: disable=g-import-not-at-top
+  from experiments.app import stage_pipeline
+  from experiments.evaluation import pairs_table
+  # pylint: enable=g-import-not-at-top
+  recipe = stage_pipeline.Recipe(
+      pairs_dir=FLAGS.pairs_dir, attribute_models=FLAGS.attribute_models,
+      workers=FLAGS.workers, bootstrap=FLAGS.bootstrap)
+  pipeline = stage_pipeline.Pipeline(
+      recipe, FLAGS.out_dir, model_dir=FLAGS.checkpoint,
+      decoder_path=FLAGS.decoder, train_pattern=FLAGS.train_pattern,
+      compare=FLAGS.compare, table_dir=FLAGS.out_dir).run(["table"])
+  table = pairs_table.markdown_table(pipeline.result)
   print(table)
   print("\nEvery face is an average-looking face correlated with a voice, "
         "never an identity.")

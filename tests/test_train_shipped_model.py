@@ -23,7 +23,7 @@ GRID_CLIP = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
                          "grid_av", "bbaf2n.mpg")
 STAGES = ("shards", "decoder data", "decoder training",
           "decoder identity term", "decoder fine-tuning", "head selection",
-          "head training", "package and table")
+          "head training", "package", "table")
 
 
 class TrainShippedModelTest(tf.test.TestCase):

@@ -1,6 +1,5 @@
 """One progress line for a job of many worker processes: counts by file, summed in the main process."""
 
-import io
 import multiprocessing
 import os
 from unittest import mock

@@ -8,7 +8,6 @@ experiments/TRAINING.md, "Paper-scale training").
 """
 
 import dataclasses
-import functools
 import glob
 import json
 import os
@@ -20,6 +19,7 @@ from data_prep import clip_sources
 from data_prep import prepare_decoder_data_lib
 from data_prep import prepare_shards_lib
 from data_prep import shard_options
+from experiments.app import stage_pipeline
 from experiments.app import demo_media
 from experiments.evaluation import eval_config
 from experiments.evaluation import evaluation_lib
@@ -383,6 +383,12 @@ class PairsRun:
 ENCODER_CONFIGS = {"ge2e": "ge2e.json", "table1": "real_pairs.json"}
 
 
+# The real-pairs demo's stages (stage_pipeline.STAGES); the clock's
+# REAL_STAGES add the pairs split before and the evaluation report after.
+PAIRS_STAGES = ("shards", "decoder data", "decoder training", "head training",
+                "predict", "table")
+
+
 def run_real_pairs(out_dir, data, sizes=PairsRun()):
   """The main job on the paper's public voice/face pairs (face teacher
   dlib128): shards, face decoder on the training speakers' faces, voice
@@ -390,71 +396,28 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
   held-out speakers, and the evaluation report."""
   clock = StageClock("real")
   teacher = real_pairs.TEACHER
-  os.makedirs(out_dir, exist_ok=True)
-  train, test = pairs_data.split_specs(data.pairs)
-  train = train[:sizes.train_clips or None]
-  test = test[:sizes.test_clips or None]
+  recipe = stage_pipeline.Recipe(
+      pairs_dir=data.pairs, grid_dir=os.path.join(data.grid, "grid_av"),
+      extra_faces=data.extra_faces, teacher=teacher, detector=PAIRS_DETECTOR,
+      workers=sizes.shard_workers, train_clips=sizes.train_clips,
+      test_clips=sizes.test_clips, validation=False,
+      decoder_examples_per_shard=256, decoder_flips=True,
+      decoder_config="face_decoder/real_pairs.json",
+      decoder_steps=sizes.decoder_steps,
+      encoder_config="voice_encoder/" + ENCODER_CONFIGS[sizes.encoder],
+      encoder_steps=sizes.encoder_steps, encoder_eval_on_test=True,
+      bootstrap=sizes.bootstrap, attribute_models=data.attribute_models)
+  pipeline = stage_pipeline.Pipeline(recipe, out_dir)
+  train, test = pipeline.train, pipeline.test
   clock.finish(f"{len(train)} training clips of "
                f"{len({s.speaker_id for s in train})} speakers, {len(test)} "
                f"held-out clips of {len({s.speaker_id for s in test})}")
-
-  loader = prepare_shards_lib.model_loader(detector=PAIRS_DETECTOR,
-                                           teacher=teacher)
-  summary = prepare_shards_lib.run(
-      train + test, shard_options.ShardOptions(
-          output_dir=os.path.join(out_dir, "shards"), examples_per_shard=128,
-          teacher=teacher), loader,
-      prepare_shards_lib.local_options(sizes.shard_workers))
-  splits = summary["splits"]
-  clock.finish(f"{splits['train']['examples']} train, "
-               f"{splits['test']['examples']} test, skipped "
-               f"{summary['skipped']}")
-
-  photo_dir = os.path.join(out_dir, "decoder_photos")
-  photos = pairs_data.decoder_photos(
-      train, photo_dir, os.path.join(data.grid, "grid_av"), data.extra_faces)
-  decoder_data = os.path.join(out_dir, "decoder_data")
-  decoder_summary = prepare_decoder_data_lib.run(
-      photo_dir, prepare_decoder_data_lib.DecoderDataOptions(
-          output_dir=decoder_data, teacher=teacher, examples_per_shard=256),
-      functools.partial(prepare_decoder_data_lib.load_models, PAIRS_DETECTOR,
-                        teacher=teacher), workers=sizes.shard_workers)
-  clock.finish(f"{decoder_summary['examples']} faces from {photos} photos")
-
-  decoder_path = face_decoder_trainer.train_from_file(
-      os.path.join(CONFIGS, "face_decoder", "real_pairs.json"), decoder_data,
-      os.path.join(out_dir, "face_decoder"), sizes.decoder_steps)
-  clock.finish()
-
-  encoder_config = train_config.TrainConfig.load(os.path.join(
-      CONFIGS, "voice_encoder", ENCODER_CONFIGS[sizes.encoder])).replace(
-          train_pattern=splits["train"]["pattern"],
-          eval_pattern=splits["test"]["pattern"], decoder_path=decoder_path)
-  if sizes.encoder_steps:
-    encoder_config = encoder_config.replace(train_steps=sizes.encoder_steps)
-  encoder_run = os.path.join(out_dir, "voice_encoder")
-  voice_encoder_trainer.train(encoder_config, encoder_run)
-  clock.finish()
-
-  model = speech_to_face.SpeechToFace.from_workdir(encoder_run)
-  feature, image = model.predict_file(test[0].media_path)
-  face_png = os.path.join(out_dir, "predict", "face.png")
-  speech_to_face.write_outputs(feature, image, face_png)
-  clock.finish(f"held-out voice {test[0].clip_id}")
-
+  pipeline.run(PAIRS_STAGES, lambda stage, note: clock.finish(note))
+  splits, result = pipeline.shards, pipeline.result
+  encoder_run, decoder_path = pipeline.encoder_run, pipeline.decoder_path
+  face_png, figures = pipeline.face_png, pipeline.figures
+  eval_dir = pipeline.path("eval")
   attribute_models = data.attribute_models
-  result, figures = real_pairs.run(
-      encoder_run, decoder_path, data.pairs, attribute_models,
-      splits["train"]["pattern"],
-      bootstrap=sizes.bootstrap, limit=len(test),
-      workers=sizes.shard_workers)
-  eval_dir = os.path.join(out_dir, "eval")
-  os.makedirs(eval_dir, exist_ok=True)
-  with open(os.path.join(eval_dir, real_pairs.RESULT_FILE), "w") as f:
-    json.dump(result, f, indent=2, default=float)
-  with open(os.path.join(eval_dir, real_pairs.TABLE_FILE), "w") as f:
-    f.write(pairs_table.markdown_table(result) + "\n")
-  clock.finish()
 
   results = evaluation_lib.evaluate(
       eval_config.EvalConfig(
@@ -474,5 +437,5 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
         f"Face teacher:    {teacher}")
   _print_next(encoder_run)
   return {"face": face_png, "report": report_path, "results": results,
-          "shards": summary, "encoder_run": encoder_run,
+          "shards": pipeline.shard_summary, "encoder_run": encoder_run,
           "decoder": decoder_path, "real_pairs": result}

@@ -24,7 +24,6 @@ def read_split(pattern, cache, segment_seconds):
   `pattern`;
   d-vectors from `cache` when it holds this split."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from data_prep import pairs_data  # pylint: disable=g-import-not-at-top
   from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
   from s2f_tf import progress  # pylint: disable=g-import-not-at-top
   from s2f_tf.audio import spectrogram  # pylint: disable=g-import-not-at-top
