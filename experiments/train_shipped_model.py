@@ -98,8 +98,8 @@ def main(argv):
     recipe = dataclasses.replace(recipe, decoder_steps=FLAGS.decoder_steps)
   model_dir = FLAGS.model_dir or speech_to_face.SHIPPED_MODEL_DIR
   pipeline = stage_pipeline.Pipeline(recipe, FLAGS.out_dir, model_dir)
-  times, on_done = stage_pipeline.stage_times(FLAGS.out_dir, STAGE_FILE)
-  pipeline.run(STAGES, on_done)
+  times = progress.StageTimes(os.path.join(FLAGS.out_dir, STAGE_FILE))
+  pipeline.run(STAGES, lambda stage, note: times.done(stage), times.begin)
 
   decoder_config, shards = pipeline.decoder_config(), pipeline.shards
   record = {

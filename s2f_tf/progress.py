@@ -70,29 +70,71 @@ class StageTimes:
   `done(stage)` adds the time since the previous stage ended (or since
   construction) to that stage and to "total" in a JSON file (written
   atomically), so a job resumed across machines still reports what it cost.
+  `begin(stage)` marks the stage that is running: until its `done`, its time
+  so far is saved every `heartbeat_s` seconds, so a job killed mid-stage
+  loses at most that much of it.
   """
 
-  def __init__(self, path):
+  def __init__(self, path, heartbeat_s=60.0):
     self.path = path
     self.seconds = {}
     if os.path.isfile(path):
       with open(path) as f:
         self.seconds = json.load(f)
     self.start = time.monotonic()
+    self._heartbeat_s = heartbeat_s
+    self._running = None
+    self._lock = threading.Lock()
+    self._beating = None
+    self._closed = threading.Event()
+
+  def begin(self, stage):
+    with self._lock:
+      self._running = stage
+    if self._beating is None and self._heartbeat_s:
+      self._beating = threading.Thread(target=self._beat, daemon=True)
+      self._beating.start()
 
   def done(self, stage):
-    now = time.monotonic()
-    spent, self.start = now - self.start, now
-    for key in (stage, "total"):
-      self.seconds[key] = self.seconds.get(key, 0.0) + spent
-    tmp = self.path + ".tmp"
-    with open(tmp, "w") as f:
-      json.dump(self.seconds, f, indent=2)
-    os.replace(tmp, self.path)
+    with self._lock:
+      now = time.monotonic()
+      spent, self.start = now - self.start, now
+      for key in (stage, "total"):
+        self.seconds[key] = self.seconds.get(key, 0.0) + spent
+      self._running = None
+      self._write(self.seconds)
     report(f"stage {stage}: {format_duration(spent)} this run, "
            f"{format_duration(self.seconds[stage])} in all; all stages "
            f"{format_duration(self.seconds['total'])} "
            f"({os.path.basename(self.path)})")
+
+  def close(self):
+    """Stops saving the running stage's time (the job ends or dies)."""
+    self._closed.set()
+    if self._beating is not None:
+      self._beating.join()
+
+  def _beat(self):
+    while not self._closed.wait(self._heartbeat_s):
+      with self._lock:
+        if self._running is None:
+          continue
+        spent = time.monotonic() - self.start
+        seconds = dict(self.seconds)
+        for key in (self._running, "total"):
+          seconds[key] = seconds.get(key, 0.0) + spent
+        try:
+          self._write(seconds)
+        except OSError as e:
+          logging.warning("stage times: cannot save %s (%s); the running "
+                          "stage's time is saved when it ends", self.path, e)
+          return
+
+  def _write(self, seconds):
+    tmp = self.path + ".tmp"
+    with open(tmp, "w") as f:
+      json.dump(seconds, f, indent=2)
+    os.replace(tmp, self.path)
 
 
 def cpu_description(cpuinfo="/proc/cpuinfo"):

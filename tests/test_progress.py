@@ -3,6 +3,7 @@ stage times summed over a resumed job's runs."""
 
 import json
 import os
+import time
 from unittest import mock
 
 import tensorflow as tf
@@ -55,6 +56,32 @@ class ProgressTest(tf.test.TestCase):
                                       "total": 165.0})
     self.assertEqual(os.listdir(os.path.dirname(path)), ["stages.json"])
 
+
+  def test_a_stage_killed_midway_keeps_its_time_so_far(self):
+    path = os.path.join(self.create_tempdir().full_path, "stages.json")
+    times = progress.StageTimes(path, heartbeat_s=0.02)
+    times.done("shards")
+    times.begin("training")
+    saved, deadline = {}, time.monotonic() + 30.0
+    while saved.get("training", 0.0) < 0.1 and time.monotonic() < deadline:
+      time.sleep(0.02)
+      with open(path) as f:
+        saved = json.load(f)
+    times.close()  # Killed here, before `done("training")`: the file holds
+    # the running stage's time so far and the total with it; the resumed
+    # job starts from them.
+    with open(path) as f:
+      saved = json.load(f)
+    self.assertGreaterEqual(saved["training"], 0.1)
+    self.assertAlmostEqual(saved["total"],
+                           saved["shards"] + saved["training"], places=6)
+    resumed = progress.StageTimes(path, heartbeat_s=0)
+    self.assertEqual(resumed.seconds, saved)
+    resumed.done("training")
+    with open(path) as f:
+      final = json.load(f)
+    self.assertGreaterEqual(final["training"], saved["training"])
+    self.assertEqual(final["shards"], saved["shards"])
 
   def test_cpu_description_names_model_cores_and_avx512(self):
     root = self.create_tempdir().full_path

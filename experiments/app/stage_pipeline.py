@@ -33,7 +33,6 @@ import functools
 import json
 import os
 
-from s2f_tf import progress
 from tfrecords_schema import face_teacher
 
 # experiments/: the configs and the embedded data.
@@ -161,13 +160,16 @@ class Pipeline:
   def decoder_steps(self):
     return self.recipe.decoder_steps or self.decoder_config().train_steps
 
-  def run(self, stages, on_done=None):
-    """Runs `stages` (names from STAGES) in order; after each,
-    `on_done(stage, note)` (a one-line summary of what it made)."""
+  def run(self, stages, on_done=None, on_start=None):
+    """Runs `stages` (names from STAGES) in order; before each,
+    `on_start(stage)`, after each `on_done(stage, note)` (a one-line
+    summary of what it made)."""
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
       raise ValueError(f"unknown stage(s) {unknown}; stages: {STAGES}")
     for stage in stages:
+      if on_start:
+        on_start(stage)
       note = getattr(self, "_" + stage.replace(" ", "_").replace("-", "_"))()
       if on_done:
         on_done(stage, note or "")
@@ -353,10 +355,3 @@ def write_table(out_dir, result, figures):
   for name, image in figures.items():
     cv2.imwrite(os.path.join(out_dir, f"real_pairs_{name}.png"),
                 cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-
-
-def stage_times(out_dir, stage_file):
-  """An `on_done` that adds each stage's wall time to `stage_file` in
-  `out_dir` (progress.StageTimes: summed over resumes)."""
-  times = progress.StageTimes(os.path.join(out_dir, stage_file))
-  return times, lambda stage, note: times.done(stage)
