@@ -8,7 +8,7 @@ spectrogram, L1 to fc7, no heads). Prints steps/s, examples/s and achieved
 TFLOP/s against Table 1's forward count (x3 for forward + backward).
 
   KERAS_BACKEND=jax python experiments/bench/bench_train_jax.py \
-      [--batch_size 8] [--steps 10]
+      [--batch_size 8] [--steps 10] [--encoder tiny]
 """
 
 import argparse
@@ -66,6 +66,11 @@ def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--batch_size", type=int, default=8)
   parser.add_argument("--steps", type=int, default=10)
+  parser.add_argument("--encoder", default="table1",
+                      choices=sorted(voice_encoder.SPECS),
+                      help="table1 (the paper's) or tiny (its narrow CPU "
+                      "twin: checks the JAX path where compiling the full "
+                      "step needs more memory than a small machine has)")
   args = parser.parse_args()
   rng = np.random.RandomState(0)
   batch = args.batch_size
@@ -81,7 +86,8 @@ def main():
       ("waveform -> STFT -> encoder -> Eq. 1",
        lambda y, p: keras.ops.mean(eq1.per_example(y, p)["total"]),
        spectrogram.compressed_spectrogram, waveform)):
-    model = voice_encoder.build_voice_encoder()
+    model = voice_encoder.build_voice_encoder(
+        voice_encoder.SPECS[args.encoder])
     optimizer = keras.optimizers.Adam(
         keras.optimizers.schedules.ExponentialDecay(1e-3, 10_000, 0.95,
                                                     staircase=True),
@@ -93,8 +99,10 @@ def main():
     seconds = _time(_step_fn(model, optimizer, loss_fn, front_end), state, x,
                     fc7, args.steps)
     rows.append((name, seconds))
-  flops = 3 * voice_encoder.forward_flops() * batch
-  print(f"\nFull-size training step under Keras {keras.__version__} / JAX "
+  flops = 3 * voice_encoder.forward_flops(
+      voice_encoder.SPECS[args.encoder]) * batch
+  print(f"\n{args.encoder} encoder's training step under Keras "
+        f"{keras.__version__} / JAX "
         f"{jax.__version__}, devices {jax.devices()}, batch {batch}, 6 s clips")
   print(f"{'variant':46s} {'steps/s':>8s} {'examples/s':>11s} "
         f"{'TFLOP/s':>8s} {'vs baseline':>12s}")
