@@ -101,7 +101,7 @@ def main(argv):
   times = progress.StageTimes(os.path.join(FLAGS.out_dir, STAGE_FILE))
   pipeline.run(STAGES, lambda stage, note: times.done(stage), times.begin)
 
-  decoder_config, shards = pipeline.decoder_config(), pipeline.shards
+  decoder_config, shards = pipeline.decoder_config, pipeline.shards
   record = {
       "commit": _commit(), "cpu": progress.cpu_description(),
       "stage_seconds": times.seconds,
@@ -113,7 +113,7 @@ def main(argv):
       "train": shards["train"]["examples"],
       "validation": shards["validation"]["examples"],
       "test": shards["test"]["examples"], "faces": pipeline.faces,
-      "decoder_steps": pipeline.decoder_steps(),
+      "decoder_steps": pipeline.decoder_steps,
       "decoder_batch": decoder_config.batch_size,
       "identity_steps": recipe.identity.steps,
       "identity_weight": recipe.identity.weight,

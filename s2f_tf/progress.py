@@ -99,8 +99,7 @@ class StageTimes:
     with self._lock:
       now = time.monotonic()
       spent, self.start = now - self.start, now
-      for key in (stage, "total"):
-        self.seconds[key] = self.seconds.get(key, 0.0) + spent
+      self.seconds = self._added(stage, spent)
       self._running = None
       self._write(self.seconds)
     report(f"stage {stage}: {format_duration(spent)} this run, "
@@ -120,15 +119,19 @@ class StageTimes:
         if self._running is None:
           continue
         spent = time.monotonic() - self.start
-        seconds = dict(self.seconds)
-        for key in (self._running, "total"):
-          seconds[key] = seconds.get(key, 0.0) + spent
         try:
-          self._write(seconds)
+          self._write(self._added(self._running, spent))
         except OSError as e:
           logging.warning("stage times: cannot save %s (%s); the running "
                           "stage's time is saved when it ends", self.path, e)
           return
+
+  def _added(self, stage, spent):
+    """The record with `spent` seconds more for `stage` and the total."""
+    seconds = dict(self.seconds)
+    for key in (stage, "total"):
+      seconds[key] = seconds.get(key, 0.0) + spent
+    return seconds
 
   def _write(self, seconds):
     tmp = self.path + ".tmp"

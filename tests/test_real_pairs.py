@@ -1,6 +1,5 @@
 """A short real-data run of the real-pairs main job: every row and column of the side-by-side table."""
 
-import functools
 import json
 import os
 from unittest import mock
@@ -21,8 +20,9 @@ class RealPairsRunTest(tf.test.TestCase):
     pairs = shared_data.require(shared_data.PAIRS_DIR)
     out = self.create_tempdir().full_path
     # The shipped model as the compared model (its own decoder, ge2e).
-    with mock.patch.object(real_pairs, "run", functools.partial(
-        real_pairs.run, compare=speech_to_face.SHIPPED_MODEL_DIR)):
+    run = real_pairs.run
+    with mock.patch.object(real_pairs, "run", lambda *args, **kwargs: run(
+        *args, **{**kwargs, "compare": speech_to_face.SHIPPED_MODEL_DIR})):
       written = demo_lib.run_real_pairs(
           out, demo_lib.resolve(shared_data.SHARED_DATA, pairs),
           sizes=demo_lib.PairsRun(

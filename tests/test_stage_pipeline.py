@@ -37,16 +37,19 @@ class SplitTest(tf.test.TestCase):
     tiny = stage_pipeline.Pipeline(dataclasses.replace(
         train_shipped_model.TINY, pairs_dir=pairs), root)
     for pipeline in (full, tiny):
-      speakers = [{s.speaker_id for s in specs} for specs in (
-          pipeline.fit, pipeline.validation, pipeline.test)]
+      splits = pipeline.splits
+      speakers = [{s.speaker_id for s in splits[name]}
+                  for name in ("fit", "validation", "test")]
       self.assertEmpty(speakers[0] & speakers[1])
       self.assertEmpty(speakers[0] & speakers[2])
       self.assertEmpty(speakers[1] & speakers[2])
-      self.assertLen(pipeline.fit + pipeline.validation, len(pipeline.train))
+      self.assertLen(splits["fit"] + splits["validation"],
+                     len(splits["train"]))
       self.assertTrue(all(s.split == "validation"
-                          for s in pipeline.validation))
-    self.assertLen(tiny.test, 14)
-    self.assertLen(tiny.train, -(-len(full.train) // 20))
+                          for s in splits["validation"]))
+    self.assertLen(tiny.splits["test"], 14)
+    self.assertLen(tiny.splits["train"],
+                   -(-len(full.splits["train"]) // 20))
 
 
 if __name__ == "__main__":

@@ -408,7 +408,7 @@ def run_real_pairs(out_dir, data, sizes=PairsRun()):
       encoder_steps=sizes.encoder_steps, encoder_eval_on_test=True,
       bootstrap=sizes.bootstrap, attribute_models=data.attribute_models)
   pipeline = stage_pipeline.Pipeline(recipe, out_dir)
-  train, test = pipeline.train, pipeline.test
+  train, test = pipeline.splits["train"], pipeline.splits["test"]
   clock.finish(f"{len(train)} training clips of "
                f"{len({s.speaker_id for s in train})} speakers, {len(test)} "
                f"held-out clips of {len({s.speaker_id for s in test})}")

@@ -121,7 +121,6 @@ class Pipeline:
     and shard stages would give, for lists that skip them; `compare`: a
     second model for the table; `table_dir`: where the table goes
     (default OUT/eval)."""
-    from data_prep import pairs_data  # pylint: disable=g-import-not-at-top
     self.recipe = recipe
     self.out = out_dir
     os.makedirs(out_dir, exist_ok=True)
@@ -137,28 +136,42 @@ class Pipeline:
     self.figures = {}
     self.face_png = ""
     self.fine_tune_examples = 0
-    self.train, self.test = [], []
-    self.fit, self.validation = [], []
-    if recipe.pairs_dir and os.path.isdir(recipe.pairs_dir):
-      train, test = pairs_data.split_specs(recipe.pairs_dir)
-      train = train[::recipe.train_stride][:recipe.train_clips or None]
-      self.train, self.test = train, test[:recipe.test_clips or None]
-      self.fit = self.train
-      if recipe.validation:
-        self.fit, validation = pairs_data.validation_split(self.train)
-        self.validation = [s._replace(split="validation")
-                           for s in validation]
 
   def path(self, *names):
     return os.path.join(self.out, *names)
 
+  @functools.cached_property
+  def splits(self):
+    """{"train", "test", "fit", "validation"}: the pairs' clips (specs) of
+    the recipe's sizes; "fit" is "train" less the validation speakers
+    (read when a stage first needs them)."""
+    from data_prep import pairs_data  # pylint: disable=g-import-not-at-top
+    recipe = self.recipe
+    train, test = pairs_data.split_specs(recipe.pairs_dir)
+    train = train[::recipe.train_stride][:recipe.train_clips or None]
+    fit, validation = train, []
+    if recipe.validation:
+      fit, validation = pairs_data.validation_split(train)
+      validation = [s._replace(split="validation") for s in validation]
+    return {"train": train, "test": test[:recipe.test_clips or None],
+            "fit": fit, "validation": validation}
+
+  @functools.cached_property
   def decoder_config(self):
     from s2f_tf import train_config  # pylint: disable=g-import-not-at-top
     return train_config.DecoderTrainConfig.load(
         os.path.join(CONFIGS, self.recipe.decoder_config))
 
+  @property
   def decoder_steps(self):
-    return self.recipe.decoder_steps or self.decoder_config().train_steps
+    return self.recipe.decoder_steps or self.decoder_config.train_steps
+
+  @functools.cached_property
+  def mean_feature(self):
+    """The training clips' mean teacher feature (the fine-tuning data's
+    centre and the packaged model's)."""
+    from s2f_tf import input_pipeline  # pylint: disable=g-import-not-at-top
+    return input_pipeline.mean_feature(self.train_pattern, self.recipe.teacher)
 
   def run(self, stages, on_done=None, on_start=None):
     """Runs `stages` (names from STAGES) in order; before each,
@@ -183,8 +196,10 @@ class Pipeline:
     from data_prep import shard_options
     # pylint: enable=g-import-not-at-top
     recipe = self.recipe
+    splits = self.splits
     summary = prepare_shards_lib.run(
-        self.fit + self.validation + self.test, shard_options.ShardOptions(
+        splits["fit"] + splits["validation"] + splits["test"],
+        shard_options.ShardOptions(
             output_dir=self.path("shards"),
             examples_per_shard=recipe.examples_per_shard,
             teacher=recipe.teacher),
@@ -203,8 +218,9 @@ class Pipeline:
     from data_prep import prepare_decoder_data_lib as lib
     # pylint: enable=g-import-not-at-top
     recipe = self.recipe
-    photos = pairs_data.decoder_photos(self.fit, self.path("decoder_photos"),
-                                       recipe.grid_dir, recipe.extra_faces)
+    photos = pairs_data.decoder_photos(
+        self.splits["fit"], self.path("decoder_photos"), recipe.grid_dir,
+        recipe.extra_faces)
     summary = lib.run(
         self.path("decoder_photos"), lib.DecoderDataOptions(
             output_dir=self.path("decoder_data"), teacher=recipe.teacher,
@@ -219,18 +235,19 @@ class Pipeline:
 
   def _decoder_training(self):
     from s2f_tf import face_decoder_trainer  # pylint: disable=g-import-not-at-top
-    self.decoder_path = face_decoder_trainer.train_from_file(
-        os.path.join(CONFIGS, self.recipe.decoder_config),
-        self.path("decoder_data"), self.path("face_decoder"),
-        self.decoder_steps())
+    face_decoder_trainer.train(self.decoder_config.replace(
+        data_dir=self.path("decoder_data"), train_steps=self.decoder_steps),
+                               self.path("face_decoder"))
+    self.decoder_path = face_decoder_trainer.exported(
+        self.path("face_decoder"))
 
   def _decoder_identity_term(self):
     from s2f_tf import face_decoder_trainer  # pylint: disable=g-import-not-at-top
     identity = self.recipe.identity
-    face_decoder_trainer.train(self.decoder_config().replace(
+    face_decoder_trainer.train(self.decoder_config.replace(
         data_dir=self.path("decoder_data"),
         warm_start=self.path("face_decoder"),
-        train_steps=self.decoder_steps() + identity.steps,
+        train_steps=self.decoder_steps + identity.steps,
         learning_rate=identity.learning_rate,
         identity_weight=identity.weight, identity_jitter=identity.jitter),
                                self.path("face_decoder_identity"))
@@ -243,26 +260,24 @@ class Pipeline:
     from data_prep import pairs_data
     from experiments.evaluation import ge2e_head_selection
     from s2f_tf import face_decoder_trainer
-    from s2f_tf import input_pipeline
     from tfrecords_schema import shard_summary
     # pylint: enable=g-import-not-at-top
-    recipe, fine_tune = self.recipe, self.recipe.fine_tune
+    fine_tune = self.recipe.fine_tune
     data_dir = self.path("fine_tune_data")
     if shard_summary.read(data_dir) is None:
       predicted = ge2e_head_selection.cross_fitted_predictions(
           self.path("shards"), self.decoder_path, dict(fine_tune.head),
           fine_tune.folds, fine_tune.seeds)
       frames = {spec.clip_id: pairs_data.decoder_photo_id(spec)
-                for spec in self.fit}
+                for spec in self.splits["fit"]}
       fine_tune_data.write(
           self.path("decoder_data"),
           {frames[clip]: p for clip, p in predicted.items()}, data_dir,
           fine_tune.other_faces, pairs_data.PAIRS_PHOTOS + os.sep,
-          fine_tune.scale, input_pipeline.mean_feature(
-              self.train_pattern, recipe.teacher), fine_tune.data_seed)
-    face_decoder_trainer.train(self.decoder_config().replace(
+          fine_tune.scale, self.mean_feature, fine_tune.data_seed)
+    face_decoder_trainer.train(self.decoder_config.replace(
         data_dir=data_dir, warm_start=self.path("face_decoder_identity"),
-        train_steps=(self.decoder_steps() + recipe.identity.steps +
+        train_steps=(self.decoder_steps + self.recipe.identity.steps +
                      fine_tune.steps),
         learning_rate=fine_tune.learning_rate),
                                self.path("face_decoder_fine_tuned"))
@@ -309,22 +324,19 @@ class Pipeline:
 
   def _predict(self):
     from s2f_tf import speech_to_face  # pylint: disable=g-import-not-at-top
+    clip = self.splits["test"][0]
     model = speech_to_face.SpeechToFace.from_workdir(self.encoder_run)
-    feature, image = model.predict_file(self.test[0].media_path)
+    feature, image = model.predict_file(clip.media_path)
     self.face_png = self.path("predict", "face.png")
     speech_to_face.write_outputs(feature, image, self.face_png)
-    return f"held-out voice {self.test[0].clip_id}"
+    return f"held-out voice {clip.clip_id}"
 
   def _package(self):
-    # pylint: disable=g-import-not-at-top
-    from s2f_tf import input_pipeline
-    from s2f_tf import model_package
-    # pylint: enable=g-import-not-at-top
+    from s2f_tf import model_package  # pylint: disable=g-import-not-at-top
     model_package.package_model(
         self.encoder_run, self.decoder_path, self.model_dir,
         output_scale=self.choice["output_scale"],
-        feature_mean=input_pipeline.mean_feature(self.train_pattern,
-                                                 self.recipe.teacher))
+        feature_mean=self.mean_feature)
     self.decoder_path = ""  # The table reads the folder's own decoder.
 
   def _table(self):
@@ -333,8 +345,7 @@ class Pipeline:
     self.result, self.figures = real_pairs.run(
         self.model_dir or self.encoder_run, self.decoder_path,
         recipe.pairs_dir, recipe.attribute_models, self.train_pattern,
-        workers=recipe.workers, limit=recipe.test_clips,
-        **({"compare": self.compare} if self.compare else {}),
+        workers=recipe.workers, limit=recipe.test_clips, compare=self.compare,
         **({"bootstrap": recipe.bootstrap} if recipe.bootstrap else {}))
     write_table(self.table_dir, self.result, self.figures)
 
