@@ -3,7 +3,7 @@
 A `Task` says what differs between models: the model, its inputs, its
 per-example losses, its image summaries and what to keep at the end
 (`voice_encoder_trainer.VoiceEncoderTask`, `face_decoder_trainer.
-FaceDecoderTask`). `TrainingLoop` does the rest, once for both: the
+FaceDecoderTask`, `dvector_head_trainer.DvectorHeadTask`). `TrainingLoop` does the rest, once for both: the
 strategy, seeds and determinism, Adam with the configured decay, the step
 (tape, gradients, apply; XLA and bfloat16 on request), the cadence of logs,
 images, checkpoints and evaluations, and resuming.
@@ -69,6 +69,11 @@ class Task:
   def per_example_losses(self, model, batch, training):
     """{term: (per-replica batch,) float32}, with 'total' the one trained."""
     raise NotImplementedError
+
+  def after_step(self, model, step):
+    """Called after every step with the model and the step just done (a
+    task that reads its model mid-run, e.g. the head selection's scores)."""
+    del model, step
 
   def images(self, model, batch):
     """{TensorBoard tag: (n, h, w, 3) images in [0, 1]} for one batch."""
@@ -243,6 +248,7 @@ class TrainingLoop:
       self.record.step_done()
       step = self.step
       run_record.check_finite(step, losses, self.manager)
+      self.task.after_step(self.model, step)
       if itstime(step, config.log_every, total):
         self.record.log(step, total, losses,
                         self.optimizer.learning_rate.numpy())

@@ -52,6 +52,18 @@ def write_shards(directory, split, num_examples, num_shards=2, seconds=2.5,
   return os.path.join(directory, f"{split}-*.tfrecord")
 
 
+def write_split_folder(directory, splits, **kwargs):
+  """Shards of each split in `splits` ({split: (examples, seed)}; other
+  `write_shards` arguments in kwargs) and the folder's summary.json with
+  their patterns, as the shard job leaves them; returns `directory`."""
+  patterns = {split: {"pattern": write_shards(directory, split, count,
+                                              seed=seed, **kwargs)}
+              for split, (count, seed) in splits.items()}
+  with open(os.path.join(directory, shard_summary.SUMMARY_FILE), "w") as f:
+    json.dump({"splits": patterns}, f)
+  return directory
+
+
 def write_decoder_data(directory, count=8, teacher=face_teacher.DEFAULT,
                        image_ids=None):
   """`count` random face-decoder examples and their summary.json (as the

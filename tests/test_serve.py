@@ -52,7 +52,6 @@ class ServeTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.root = tf.compat.v1.test.get_temp_dir() + "/s2f_serve"
-    os.makedirs(cls.root, exist_ok=True)
     cls.workdir, _, _ = tiny_model.tiny_run(cls.root)
     cls.server = subprocess.Popen(
         [sys.executable, "-m", "s2f_tf.app.cli", "serve",

@@ -28,7 +28,6 @@ class SpeechToFaceTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.root = tf.compat.v1.test.get_temp_dir() + "/s2f_product"
-    os.makedirs(cls.root, exist_ok=True)
     cls.workdir, _, cls.decoder = tiny_model.tiny_run(cls.root)
     cls.speech = demo_media.speech_wav(os.path.join(cls.root, "speech.wav"))
 

@@ -256,18 +256,18 @@ class Pipeline:
 
   def _decoder_fine_tuning(self):
     # pylint: disable=g-import-not-at-top
+    from data_prep import cross_fitted_predictions
     from data_prep import fine_tune_data
     from data_prep import pairs_data
-    from experiments.evaluation import ge2e_head_selection
     from s2f_tf import face_decoder_trainer
     from tfrecords_schema import shard_summary
     # pylint: enable=g-import-not-at-top
     fine_tune = self.recipe.fine_tune
     data_dir = self.path("fine_tune_data")
     if shard_summary.read(data_dir) is None:
-      predicted = ge2e_head_selection.cross_fitted_predictions(
+      predicted = cross_fitted_predictions.predictions(
           self.path("shards"), self.decoder_path, dict(fine_tune.head),
-          fine_tune.folds, fine_tune.seeds)
+          fine_tune.folds, fine_tune.seeds, teacher=self.recipe.teacher)
       frames = {spec.clip_id: pairs_data.decoder_photo_id(spec)
                 for spec in self.splits["fit"]}
       fine_tune_data.write(

@@ -130,12 +130,12 @@ def main(argv):
   print(f"\nScaling on {cores} CPU cores, workers on 127.0.0.1, one process "
         f"per worker, {threads} thread(s) per worker")
   print(f"{'job':44s} {'workers':>7s} {'rate':>9s} {'vs 1 worker':>12s}")
-  for n, rate, done in shard_rows:
-    print(f"{f'shard job, DaskRunner ({done} clips), clips/s':44s} {n:7d} "
-          f"{rate:9.2f} {rate / shard_rows[0][1]:11.2f}x")
-  for n, rate in train_rows:
-    print(f"{f'training, tiny encoder, batch {FLAGS.batch_size}, examples/s':44s}"
-          f" {n:7d} {rate:9.2f} {rate / train_rows[0][1]:11.2f}x")
+  rows = [(f"shard job, DaskRunner ({done} clips), clips/s", n, rate,
+           shard_rows[0][1]) for n, rate, done in shard_rows]
+  rows += [(f"training, tiny encoder, batch {FLAGS.batch_size}, examples/s",
+            n, rate, train_rows[0][1]) for n, rate in train_rows]
+  for job, n, rate, one_worker in rows:
+    print(f"{job:44s} {n:7d} {rate:9.2f} {rate / one_worker:11.2f}x")
 
 
 if __name__ == "__main__":

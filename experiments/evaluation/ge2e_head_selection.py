@@ -2,8 +2,9 @@
 
 The library of `select_ge2e_head` (and of `train_shipped_model`): see the
 binary's docstring for the protocol. The backbone is frozen, so each clip's
-GE2E d-vector (of the training segment, as the trainer sees it) is computed
-once and cached; `select` never reads the test split. `seed_spread` (binary
+GE2E d-vector is computed once and cached (`data_prep/split_dvectors`) and
+each candidate head trains on them through the one training loop
+(`s2f_tf/dvector_head_trainer`); `select` never reads the test split. `seed_spread` (binary
 `ge2e_seed_spread`) retrains the chosen head with several seeds and judges
 each once on a split: the spread the recipe gives.
 """
@@ -14,82 +15,10 @@ import os
 
 import numpy as np
 
+from data_prep import split_dvectors
 from tfrecords_schema import face_teacher
 
 TEACHER = face_teacher.DLIB128
-
-
-def read_split(pattern, cache, segment_seconds):
-  """{'dvector', 'feature', 'speaker', 'face', 'clip'} of every clip of
-  `pattern`;
-  d-vectors from `cache` when it holds this split."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from experiments.evaluation import real_pairs  # pylint: disable=g-import-not-at-top
-  from s2f_tf import progress  # pylint: disable=g-import-not-at-top
-  from s2f_tf.audio import spectrogram  # pylint: disable=g-import-not-at-top
-  from s2f_tf.models import ge2e  # pylint: disable=g-import-not-at-top
-  from tfrecords_schema import speech_face  # pylint: disable=g-import-not-at-top
-  files = sorted(tf.io.gfile.glob(pattern))
-  records = list(tf.data.TFRecordDataset(files))
-  cached = None
-  if cache and os.path.isfile(cache):
-    with np.load(cache) as npz:
-      cached = npz["dvector"] if len(npz["dvector"]) == len(records) else None
-  dvector = tf.function(ge2e.pretrained(), input_signature=[
-      tf.TensorSpec([1, None], tf.float32)])
-  out = {"dvector": [], "feature": [], "speaker": [], "face": [],
-         "clip": []}
-  bar = progress.Progress(len(records), name=f"clips of {pattern}")
-  for index, record in enumerate(records):
-    example = speech_face.decode(record, TEACHER)
-    if cached is None:
-      segment = spectrogram.repeat_to_length(
-          example["waveform"].numpy(), spectrogram.num_samples(
-              segment_seconds))
-      out["dvector"].append(dvector(segment[None]).numpy()[0])
-    out["feature"].append(example["fc7"].numpy())
-    out["speaker"].append(example["speaker_id"].numpy().decode())
-    out["clip"].append(example["clip_id"].numpy().decode())
-    out["face"].append(real_pairs.face_crop(example))
-    bar.update()
-  out["dvector"] = cached if cached is not None else np.stack(out["dvector"])
-  out["feature"] = np.stack(out["feature"])
-  if cache:
-    np.savez(cache, dvector=out["dvector"])
-  return out
-
-
-def train_head(x, y, width, learning_rate, score_steps, decoder_fc, predict,
-               batch_size=32, seed=0):
-  """Trains one head on cached d-vectors with Eq. 1; {step: predict(head)}."""
-  import keras  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from s2f_tf.losses import speech2face_loss  # pylint: disable=g-import-not-at-top
-  from s2f_tf.models import ge2e_encoder  # pylint: disable=g-import-not-at-top
-  keras.utils.set_random_seed(seed)
-  head = keras.Sequential([keras.Input((x.shape[1],))] + ge2e_encoder.head_layers(
-      y.shape[1], width, zero_init_output=True))
-  # The trainer's Adam (Sec. 4's beta1 and epsilon).
-  optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5, epsilon=1e-4)
-  loss = speech2face_loss.Speech2FaceLoss(decoder_fc, None)
-
-  @tf.function
-  def step(xb, yb):
-    with tf.GradientTape() as tape:
-      total = loss(yb, head(xb, training=True))["total"]
-    grads = tape.gradient(total, head.trainable_variables)
-    optimizer.apply_gradients(zip(grads, head.trainable_variables))
-
-  rng = np.random.RandomState(seed)
-  out, order = {}, np.zeros(0, np.int64)
-  for s in range(1, max(score_steps) + 1):
-    if len(order) < batch_size:  # epochs of random order, no clip twice
-      order = np.concatenate([order, rng.permutation(len(x))])
-    batch, order = order[:batch_size], order[batch_size:]
-    step(x[batch].astype(np.float32), y[batch].astype(np.float32))
-    if s in score_steps:
-      out[s] = predict(head)
-  return out
 
 
 def score(readings, true, speakers):
@@ -126,11 +55,9 @@ class _Setup:
     if split not in splits:
       raise ValueError(f"{shards} has no {split} split: make the shards "
                        "with pairs_data.validation_split's speakers")
-    cache = cache or os.path.join(shards, "ge2e_dvectors_{}.npz")
-    self.fit = read_split(splits["train"]["pattern"], cache.format("train"),
-                          audio_format.CLIP_SECONDS)
-    self.clips = read_split(splits[split]["pattern"], cache.format(split),
-                            audio_format.CLIP_SECONDS)
+    self.fit, self.clips = (split_dvectors.read_split(
+        splits[name]["pattern"], split_dvectors.cache_path(shards, name, cache),
+        audio_format.CLIP_SECONDS, TEACHER) for name in ("train", split))
     self.decoder_fc, self.decoder = frozen_heads.load_face_decoder(
         decoder_path, teacher=TEACHER)
     self.attribute_models, self.workers = attribute_models, workers
@@ -146,10 +73,12 @@ class _Setup:
 
   def head(self, width, learning_rate, steps, batch_size, seed):
     """{step: predicted features of the clips} of one head."""
-    return train_head(self.fit["dvector"], self.fit["feature"], int(width),
-                      float(learning_rate), steps, self.decoder_fc,
-                      lambda head: np.asarray(head(self.clips["dvector"])),
-                      batch_size, seed)
+    from s2f_tf import dvector_head_trainer  # pylint: disable=g-import-not-at-top
+    return dvector_head_trainer.train_head(
+        self.fit["dvector"], self.fit["feature"], int(width),
+        float(learning_rate), steps, self.decoder_fc,
+        lambda head: np.asarray(head(self.clips["dvector"])), batch_size, seed,
+        TEACHER)
 
   def feature_score(self, predicted):
     return score(self.reader.read(predicted), self.true_feature,
@@ -207,53 +136,6 @@ def select(shards, decoder_path, attribute_models, widths=WIDTHS,
   return {"candidates": results, "seeds": seeds, "scales": scale_scores,
           "choice": choice, "fit_clips": len(setup.fit["speaker"]),
           "validation_clips": len(setup.speakers)}
-
-
-def speaker_folds(speakers, folds, seed=0):
-  """Fold index of each clip: speakers dealt to `folds` folds in a seeded
-  random order, every clip of a speaker in its speaker's fold."""
-  unique = sorted(set(speakers))
-  np.random.RandomState(seed).shuffle(unique)
-  fold_of = {speaker: i % folds for i, speaker in enumerate(unique)}
-  return np.array([fold_of[s] for s in speakers], np.int64)
-
-
-def cross_fitted(x, y, speakers, choice, decoder_fc, folds=5, seeds=1,
-                 batch_size=32):
-  """[seeds, clips, dim] predictions of the training clips' features by
-  heads of `choice` that never saw the clip's speaker: each fold's clips
-  are predicted by a head trained on the other folds (a new initialisation
-  and batch order per seed and fold). What a head trained on every clip
-  gives for a new speaker, for clips whose true face is known."""
-  fold = speaker_folds(speakers, folds)
-  steps = int(choice["train_steps"])
-  out = np.zeros((seeds,) + y.shape, np.float32)
-  for seed in range(seeds):
-    for k in range(folds):
-      held = fold == k
-      out[seed, held] = train_head(
-          x[~held], y[~held], int(choice["head_hidden"]),
-          float(choice["learning_rate"]), [steps], decoder_fc,
-          lambda head, held=held: np.asarray(head(x[held])), batch_size,
-          seed * folds + k)[steps]
-  return out
-
-
-def cross_fitted_predictions(shards, decoder_path, choice, folds=5, seeds=1,
-                             cache=""):
-  """{clip id: [seeds, dim]} of `cross_fitted` for the shards' `train`
-  split (the validation and test splits are not read)."""
-  from s2f_tf import frozen_heads  # pylint: disable=g-import-not-at-top
-  from s2f_tf.audio import audio_format  # pylint: disable=g-import-not-at-top
-  with open(os.path.join(shards, "summary.json")) as f:
-    pattern = json.load(f)["splits"]["train"]["pattern"]
-  cache = cache or os.path.join(shards, "ge2e_dvectors_{}.npz")
-  fit = read_split(pattern, cache.format("train"), audio_format.CLIP_SECONDS)
-  decoder_fc, _ = frozen_heads.load_face_decoder(decoder_path,
-                                                 teacher=TEACHER)
-  predicted = cross_fitted(fit["dvector"], fit["feature"], fit["speaker"],
-                           choice, decoder_fc, folds, seeds)
-  return {clip: predicted[:, i] for i, clip in enumerate(fit["clip"])}
 
 
 def seed_spread(shards, decoder_path, attribute_models, choice, split="test",

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from data_prep import clip_sources
 from data_prep import pairs_data
+from data_prep import split_dvectors
 from experiments.evaluation import evaluation_lib
 from experiments.evaluation import linear_control
 from s2f_tf import media
@@ -215,14 +216,8 @@ def training_clips(pattern, teacher=TEACHER):
     voices.append(linear_control.voice_features(example["waveform"].numpy()))
     features.append(example["fc7"].numpy())
     speakers.append(example["speaker_id"].numpy().decode())
-    faces.append(face_crop(example))
+    faces.append(split_dvectors.face_crop(example))
   return np.stack(voices), np.stack(features), speakers, faces
-
-
-def face_crop(example):
-  """The RGB face crop of a decoded speech/face example."""
-  return cv2.imdecode(np.frombuffer(example["face_jpeg"].numpy(), np.uint8),
-                      cv2.IMREAD_COLOR)[..., ::-1]
 
 
 def clip_voices(specs, name):

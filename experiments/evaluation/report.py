@@ -173,6 +173,12 @@ def _img(figure):
   return f"<img src='data:image/png;base64,{figure}'>"
 
 
+def _figure(figures, name, caption):
+  """[caption, image] of figures[name], or [] when there is no such
+  figure."""
+  return [caption, _img(figures[name])] if name in figures else []
+
+
 def _recall_rows(label, table, paper=None):
   rows = []
   for metric in ("cosine", "l2", "l1"):
@@ -210,36 +216,29 @@ def _real_pairs_section(results, figures):
                  "<ul>" + "".join(f"<li>{html.escape(line)}</li>"
                                   for line in paired) + "</ul>")
   parts += [f"<p>{html.escape(note)}</p>" for note in pairs_table.NOTES]
-  if "real_pairs" in figures:
-    parts.append("<p>Columns of each triplet: true face | the paper's face "
-                 "from the voice | s2f's face from the voice (held-out "
-                 "speakers). Average faces correlated with a voice, never "
-                 "an identity.</p>")
-    parts.append(_img(figures["real_pairs"]))
-  if "real_pairs_f2f" in figures:
-    parts.append("<p>Face &rarr; face, the same speakers: true face | the "
-                 "paper's decoder on the true face's feature (Face_f2f) | "
-                 "s2f's decoder on the true face's feature: what each "
-                 "decoder can draw at best.</p>")
-    parts.append(_img(figures["real_pairs_f2f"]))
+  parts += _figure(
+      figures, "real_pairs", "<p>Columns of each triplet: true face | the "
+      "paper's face from the voice | s2f's face from the voice (held-out "
+      "speakers). Average faces correlated with a voice, never an "
+      "identity.</p>")
+  parts += _figure(
+      figures, "real_pairs_f2f", "<p>Face &rarr; face, the same speakers: "
+      "true face | the paper's decoder on the true face's feature "
+      "(Face_f2f) | s2f's decoder on the true face's feature: what each "
+      "decoder can draw at best.</p>")
   return parts
 
 
 def _faces_section(results, figures):
   """The first screen: faces beside the true ones, learning curves."""
   del results
-  parts = []
-  if "examples" in figures:
-    parts.append("<h2>Faces</h2><p>Rows: true face; decoder of its true "
-                 "feature (F2F); decoder of the feature predicted from speech "
-                 "(S2F) &mdash; an average-looking face correlated with the "
-                 "voice, not the speaker's face.</p>")
-    parts.append(_img(figures["examples"]))
-  if "curves" in figures:
-    parts.append("<h2>Learning curves</h2><p>Voice-encoder training losses "
-                 "(Eq. 1 terms) against the step.</p>")
-    parts.append(_img(figures["curves"]))
-  return parts
+  return _figure(
+      figures, "examples", "<h2>Faces</h2><p>Rows: true face; decoder of "
+      "its true feature (F2F); decoder of the feature predicted from speech "
+      "(S2F) &mdash; an average-looking face correlated with the voice, not "
+      "the speaker's face.</p>") + _figure(
+          figures, "curves", "<h2>Learning curves</h2><p>Voice-encoder "
+          "training losses (Eq. 1 terms) against the step.</p>")
 
 
 def _learning_section(results, figures):
@@ -345,12 +344,10 @@ def _identity_section(results, figures):
                    f"{ident['matching_same_gender']['accuracy']:.1f} %",
                    f"{ident['matching_same_gender']['chance']:.0f} %"])
     parts.append(_table(["metric", "s2f", "chance"], rows))
-  if "retrieval" in figures:
-    parts.append("<h2>Retrieval examples</h2><p>S2F reconstruction, then the "
-                 "top-5 faces of the sampled test faces (true face framed "
-                 "green).</p>")
-    parts.append(_img(figures["retrieval"]))
-  return parts
+  return parts + _figure(
+      figures, "retrieval", "<h2>Retrieval examples</h2><p>S2F "
+      "reconstruction, then the top-5 faces of the sampled test faces (true "
+      "face framed green).</p>")
 
 
 def _attributes_section(results, figures):
