@@ -49,6 +49,16 @@ def restore_dir(workdir, warm_start=""):
   return warm_start
 
 
+def warm_start_step(warm_start):
+  """The step of `warm_start`'s newest checkpoint, where a warm-started
+  phase begins (0 without a warm start)."""
+  if not warm_start:
+    return 0
+  latest = tf.train.latest_checkpoint(os.path.join(warm_start,
+                                                   CHECKPOINT_DIR))
+  return int(latest.rsplit("-", 1)[1]) if latest else 0
+
+
 def checkpoint_manager(workdir, max_to_keep, restore_from=None, **objects):
   """A CheckpointManager over `objects` in workdir/checkpoints, restored.
 

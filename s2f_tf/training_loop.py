@@ -150,6 +150,10 @@ class TrainingLoop:
         # config's value wins, so a resume with a new --learning_rate (a
         # lower-rate phase) uses it.
         self.optimizer.learning_rate.assign(config.learning_rate)
+    # A warm-started phase's data (and the losses' draws) start at its own
+    # first step, not after the run it started from: that run's data is
+    # another stage's, and passing over it took as long as reading it.
+    self.phase_start = run_record.warm_start_step(config.warm_start)
     self.record = run_record.RunRecord(self.write_dir, config.batch_size)
     self.eval_writer = tf.summary.create_file_writer(
         os.path.join(self.write_dir, "eval"))
@@ -237,10 +241,12 @@ class TrainingLoop:
       self._finish()
       return {}
     # A resumed run continues the data order where the checkpoint left it,
-    # and the task's random draws.
-    self.task.resume_at(self.step)
+    # and the task's random draws; a warm-started phase counts from its own
+    # first step.
+    phase_step = max(self.step - self.phase_start, 0)
+    self.task.resume_at(phase_step)
     iterator = iter(self.distribute(self.task.train_dataset(
-        self.step * config.batch_size)))
+        phase_step * config.batch_size)))
     losses = {}
     while self.step < total:
       batch = next(iterator)
