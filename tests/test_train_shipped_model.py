@@ -114,19 +114,7 @@ class TrainShippedModelTest(tf.test.TestCase):
     self.assertRegex(record["cpu"], r"\d+ cores")
     self.assertRegex(record["commit"], r"^([0-9a-f]{12}(-dirty)?|unknown)$")
     self.assertEqual(record["seeds"]["cross_fitting"], [0])
-    body = " ".join(card.split("## On the held-out speakers")[0].split())
-    self.assertIn(f"Trained on**: {record['train']} clips", body)
-    self.assertIn(f"{record['fine_tune_examples']} examples", body)
-    self.assertIn(f"on {record['validation']} clips of validation", body)
-    numbers = collections.Counter(re.findall(r"\d+(?:\.\d+)?", body))
-    numbers.subtract(re.findall(r"\d+(?:\.\d+)?",
-                                model_card.CARD.split(
-                                    "## On the held-out")[0]))
-    leaves = set(re.findall(r"\d+(?:\.\d+)?", json.dumps(record)))
-    for number, count in numbers.items():
-      if count > 0:
-        self.assertIn(number, leaves, "a number of the card not in the "
-                      "stage record")
+    assert_card_states_record(self, card, record)
     steps, faces_seen = map(int, re.search(
         r"trained\s+(\d+) steps of \d+ on (\d+) faces", card).groups())
     self.assertEqual(steps, 20)
@@ -155,6 +143,60 @@ class TrainShippedModelTest(tf.test.TestCase):
     self.assertEqual(result.stderr.strip().splitlines(),
                      ["error: --tiny needs --model_dir: a smoke run never "
                       "replaces the shipped model"])
+
+
+class ShippedCardTest(tf.test.TestCase):
+
+  def test_shipped_card_states_its_stage_record(self):
+    # The committed card is the command's, unedited: every number it
+    # states beyond the template's own text is one of the committed stage
+    # record's, and the head's config is the record's choice.
+    folder = os.path.join(shared_data.REPO_ROOT, "s2f_tf", "models",
+                          "weights", "shipped")
+    with open(os.path.join(folder, "MODEL_CARD.md")) as f:
+      card = f.read()
+    with open(os.path.join(folder, "stage_record.json")) as f:
+      record = json.load(f)
+    with open(os.path.join(folder, "config.json")) as f:
+      config = json.load(f)
+    assert_card_states_record(self, card, record)
+    for key, value in record["choice"].items():
+      found = [v for k, v in _leaves(config) if k == key]
+      self.assertEqual(found, [value], key)
+    self.assertEqual(set(record["stage_seconds"]), set(STAGES) | {"total"})
+    self.assertAllClose(record["stage_seconds"]["total"],
+                        sum(record["stage_seconds"][s] for s in STAGES))
+    self.assertAllClose(record["total_minutes"],
+                        record["stage_seconds"]["total"] / 60, atol=0.05)
+    self.assertIn(f"{record['total_minutes']} min of stages",
+                  " ".join(card.split()))
+
+
+def _leaves(tree, key=None):
+  if isinstance(tree, dict):
+    for k, v in tree.items():
+      yield from _leaves(v, k)
+  else:
+    yield key, tree
+
+
+def assert_card_states_record(test, card, record):
+  """The card's counts are the record's, and every number the card states
+  before its table, beyond its template's own text, is one of the
+  record's."""
+  body = " ".join(card.split("## On the held-out speakers")[0].split())
+  test.assertIn(f"Trained on**: {record['train']} clips", body)
+  test.assertIn(f"{record['fine_tune_examples']} examples", body)
+  test.assertIn(f"on {record['validation']} clips of validation", body)
+  test.assertIn(f"judged on the {record['test']} clips", body)
+  numbers = collections.Counter(re.findall(r"\d+(?:\.\d+)?", body))
+  numbers.subtract(re.findall(r"\d+(?:\.\d+)?",
+                              model_card.CARD.split("## On the held-out")[0]))
+  leaves = set(re.findall(r"\d+(?:\.\d+)?", json.dumps(record)))
+  for number, count in numbers.items():
+    if count > 0:
+      test.assertIn(number, leaves, "a number of the card not in the "
+                    "stage record")
 
 
 if __name__ == "__main__":
