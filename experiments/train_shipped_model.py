@@ -13,10 +13,10 @@ finished shards, data shards and checkpoints are kept):
    speaker's face; `--extra_faces_aligned`: they are aligned face chips,
    read without face detection);
 3. the `small` face decoder (configs/face_decoder/shipped.json), then
-   trained on with Cole et al.'s identity term through dlib's network in
-   Keras (`IdentityTune`), then fine-tuned on the fitting clips' frames
-   paired with the voice's cross-fitted predictions of them (`FineTune`;
-   WORKSPACE.md);
+   fine-tuned on the fitting clips' frames paired with the voice's
+   cross-fitted predictions of them (`FineTune`; WORKSPACE.md), then
+   trained on those with Cole et al.'s identity term through dlib's
+   network in Keras (`IdentityTune`);
 4. the ge2e head's width, learning rate, steps and output scale, chosen on
    the validation speakers (`ge2e_head_selection`);
 5. the head trained with Eq. 1 against the frozen decoder
@@ -28,8 +28,8 @@ finished shards, data shards and checkpoints are kept):
    record and the table.
 Each stage's wall time is added to WORK/stage_seconds.json (over resumes).
 `--tiny` is the same run in minutes, for tests: every 20th training clip,
-14 held-out clips, 20 decoder steps (+ 2 with the identity term + 10
-fine-tuning), one head candidate of 4 steps, 50 bootstrap samples.
+14 held-out clips, 20 decoder steps (+ 10 fine-tuning + 2 with the
+identity term), one head candidate of 4 steps, 50 bootstrap samples.
 """
 
 import dataclasses
@@ -65,7 +65,7 @@ STAGE_FILE = "stage_seconds.json"
 RECORD_FILE = "stage_record.json"  # Beside the weights in the model folder.
 # The recipe's stages (stage_pipeline.STAGES), each timed into STAGE_FILE.
 STAGES = ("shards", "decoder data", "decoder training",
-          "decoder identity term", "decoder fine-tuning", "head selection",
+          "decoder fine-tuning", "decoder identity term", "head selection",
           "head training", "package", "table")
 RECIPE = stage_pipeline.Recipe()  # The shipped model's recipe: the defaults.
 TINY = dataclasses.replace(

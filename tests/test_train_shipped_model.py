@@ -6,6 +6,7 @@ import json
 import os
 import re
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -22,7 +23,7 @@ from tfrecords_schema import speech_face
 GRID_CLIP = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
                          "grid_av", "bbaf2n.mpg")
 STAGES = ("shards", "decoder data", "decoder training",
-          "decoder identity term", "decoder fine-tuning", "head selection",
+          "decoder fine-tuning", "decoder identity term", "head selection",
           "head training", "package", "table")
 
 
@@ -78,15 +79,28 @@ class TrainShippedModelTest(tf.test.TestCase):
     self.assertEqual(set(frames.values()), {2})
     self.assertEqual({split[clip] for clip in frames}, {"train"})
     self.assertEqual(fine_tune["fine_tune"]["predicted"], len(frames))
-    # The identity stage continued the decoder's 20 steps with 2 more, with
-    # the identity term in its losses, and the fine-tuning those with 10
-    # more, each in its own folder.
+    # The fine-tuning continued the decoder's 20 steps with 10 more,
+    # without the identity term, and the identity stage those with 2 more,
+    # with it, on the fine-tuning data, each in its own folder; the model
+    # ships the identity stage's decoder.
+    fine_tuned = run_record.read_metrics(os.path.join(
+        work, "face_decoder_fine_tuned"))
+    self.assertEqual(fine_tuned[-1]["step"], 30)
+    self.assertNotIn("losses/identity", fine_tuned[-1])
     identity = run_record.read_metrics(os.path.join(
         work, "face_decoder_identity"))[-1]
-    self.assertEqual(identity["step"], 22)
+    self.assertEqual(identity["step"], 32)
     self.assertGreater(identity["losses/identity"], 0.0)
-    self.assertEqual([m["step"] for m in run_record.read_metrics(
-        os.path.join(work, "face_decoder_fine_tuned"))][-1], 32)
+    with open(os.path.join(work, "face_decoder_identity", "config.json")) as f:
+      self.assertEqual(json.load(f)["data"]["data_dir"],
+                       os.path.join(work, "fine_tune_data"))
+    shipped = keras.models.load_model(
+        os.path.join(model_dir, "face_decoder.keras"), compile=False)
+    last = keras.models.load_model(os.path.join(
+        work, "face_decoder_identity", "export", "face_decoder.keras"),
+                                   compile=False)
+    for a, b in zip(shipped.get_weights(), last.get_weights()):
+      self.assertAllEqual(a, b)
 
     with open(os.path.join(work, "stage_seconds.json")) as f:
       times = json.load(f)

@@ -14,10 +14,11 @@ Stages (`STAGES`), in the order they may run:
 - decoder data: aligned faces + teacher features from the fitting
   speakers' frames, the GRID frames and `Recipe.extra_faces`;
 - decoder training: the face decoder of `Recipe.decoder_config`;
-- decoder identity term: trained on with Cole et al.'s identity term
-  through dlib's network in Keras (`IdentityTune`);
 - decoder fine-tuning: on the fitting clips' frames paired with the
   voice's cross-fitted predictions of them (`FineTune`);
+- decoder identity term: trained on the fine-tuning data with Cole et
+  al.'s identity term through dlib's network in Keras (`IdentityTune`;
+  last, so that no later stage without the term undoes it);
 - head selection: the GE2E head's width, rate, steps and output scale,
   chosen on the validation speakers (`ge2e_head_selection`);
 - head training: the voice encoder of `Recipe.encoder_config` (+ the
@@ -43,7 +44,7 @@ ATTRIBUTE_MODELS = os.path.join(HERE, "demo_data", "models",
 GRID_DIR = os.path.join(HERE, "demo_data", "grid_av")
 SELECTION_FILE = "selection.json"
 STAGES = ("shards", "decoder data", "decoder training",
-          "decoder identity term", "decoder fine-tuning", "head selection",
+          "decoder fine-tuning", "decoder identity term", "head selection",
           "head training", "predict", "package", "table")
 
 
@@ -67,11 +68,13 @@ class FineTune:
 
 @dataclasses.dataclass(frozen=True)
 class IdentityTune:
-  """The decoder trained on with the identity term (WORKSPACE.md, "dlib's
-  network in Keras": 300 steps at these values lifted face -> face R@1 on
-  the validation speakers from 46.6 to 79.8 %)."""
+  """The decoder trained on with the identity term, after the fine-tuning
+  and on its data (WORKSPACE.md, "dlib's network in Keras": 300 steps at
+  these values lifted face -> face R@1 on the validation speakers from
+  46.6 to 79.8 %; "The identity term last": fine-tuning after it without
+  the term undid half of that)."""
 
-  steps: int = 300  # Steps after the decoder's own (~0.35 steps/s here).
+  steps: int = 300  # Steps after the fine-tuning's (~0.35 steps/s here).
   weight: float = 0.3  # x (1 - cos) of dlib128 of the decoded face.
   jitter: float = 0.1  # The chip moved at random (face_chip.ChipSampler).
   learning_rate: float = 1e-4
@@ -245,9 +248,10 @@ class Pipeline:
     from s2f_tf import face_decoder_trainer  # pylint: disable=g-import-not-at-top
     identity = self.recipe.identity
     face_decoder_trainer.train(self.decoder_config.replace(
-        data_dir=self.path("decoder_data"),
-        warm_start=self.path("face_decoder"),
-        train_steps=self.decoder_steps + identity.steps,
+        data_dir=self.path("fine_tune_data"),
+        warm_start=self.path("face_decoder_fine_tuned"),
+        train_steps=(self.decoder_steps + self.recipe.fine_tune.steps +
+                     identity.steps),
         learning_rate=identity.learning_rate,
         identity_weight=identity.weight, identity_jitter=identity.jitter),
                                self.path("face_decoder_identity"))
@@ -276,9 +280,8 @@ class Pipeline:
           fine_tune.other_faces, pairs_data.PAIRS_PHOTOS + os.sep,
           fine_tune.scale, self.mean_feature, fine_tune.data_seed)
     face_decoder_trainer.train(self.decoder_config.replace(
-        data_dir=data_dir, warm_start=self.path("face_decoder_identity"),
-        train_steps=(self.decoder_steps + self.recipe.identity.steps +
-                     fine_tune.steps),
+        data_dir=data_dir, warm_start=self.path("face_decoder"),
+        train_steps=self.decoder_steps + fine_tune.steps,
         learning_rate=fine_tune.learning_rate),
                                self.path("face_decoder_fine_tuned"))
     self.decoder_path = face_decoder_trainer.exported(

@@ -19,13 +19,13 @@ never an identity (Speech2Face, Sec. 2). Research use only.
   {decoder_steps} steps of {decoder_batch} on {faces} faces: the fitting
   speakers' frames of the paper's public pairs (YouTube content: research
   use only), nine GRID frames (CC BY 4.0) and UTKFace crops
-  (non-commercial research use only). Then {identity_steps} steps with
-  Cole et al.'s identity term (weight {identity_weight}, through dlib's
-  network ported to Keras, its face chip jittered by {identity_jitter}).
-  Then {fine_tune_steps} steps more
+  (non-commercial research use only). Then {fine_tune_steps} steps more
   on {fine_tune_examples} examples: the fitting clips' frames, each also
   paired with {predictions} features predicted from its voice by heads
-  that never heard the speaker, and other faces of the set.
+  that never heard the speaker, and other faces of the set; then
+  {identity_steps} steps on them with Cole et al.'s identity term (weight
+  {identity_weight}, through dlib's network ported to Keras, its face chip
+  jittered by {identity_jitter}).
 - **Face teacher**: dlib's 128-D descriptor (VGG-Face cannot be had
   offline).
 - **Trained on**: {train} clips of the fitting speakers; choices made on
