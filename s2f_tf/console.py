@@ -8,7 +8,9 @@ value, unreadable media) end the run with one line `error: ...` on stderr and
 exit status 1; `S2F_TRACEBACK=1` shows the traceback instead.
 """
 
+import contextlib
 import difflib
+import gc
 import logging
 import os
 import sys
@@ -34,6 +36,28 @@ TRACEBACK_ENV = "S2F_TRACEBACK"
 # Exceptions that mean "fix your input", not "s2f has a bug".
 USER_ERRORS = (app.UsageError, FileNotFoundError, NotADirectoryError,
                IsADirectoryError, PermissionError, ValueError)
+
+
+@contextlib.contextmanager
+def long_lived():
+  """Objects made inside live as long as the process (imports, a loaded
+  model): no garbage collection while they are made, then frozen
+  (`gc.freeze`), so neither later collections nor the interpreter's exit
+  walk them again.
+
+  TensorFlow's and Keras's imports alone make millions of objects; each
+  collection while they load, and the last ones at exit, walk them all.
+  `s2f predict`'s cold start is about a second shorter with this
+  (experiments/bench/bench_predict_cold.py).
+  """
+  enabled = gc.isenabled()
+  gc.disable()
+  try:
+    yield
+  finally:
+    gc.freeze()
+    if enabled:
+      gc.enable()
 
 
 def _asks_verbosity(argv):

@@ -160,3 +160,57 @@ class OneLineErrorTest(parameterized.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+class ColdStartTest(parameterized.TestCase):
+  """What `s2f predict` pays before and after its one clip
+  (experiments/bench/bench_predict_cold.py measures it)."""
+
+  @parameterized.parameters(*CONSOLE_SCRIPTS)
+  def test_installed_script_resolves_no_requirements(self, name, target):
+    # setup.py develop's scripts set `__requires__`, so pkg_resources, once
+    # anything imports it, checked every requirement (+1.5 s a start);
+    # pyproject.toml's build system has pip write plain ones.
+    del target
+    script = shutil.which(name)
+    if script is None:
+      self.skipTest(f"{name} is not installed: run `pip install -e .`")
+    with open(script, encoding="utf-8", errors="replace") as f:
+      self.assertNotIn("__requires__", f.read(), script)
+
+  def test_long_lived_freezes_what_it_made_and_restores_gc(self):
+    import gc  # pylint: disable=g-import-not-at-top
+    from s2f_tf import console  # pylint: disable=g-import-not-at-top
+    gc.unfreeze()
+    self.addCleanup(gc.enable)
+    self.addCleanup(gc.unfreeze)
+    with console.long_lived():
+      self.assertFalse(gc.isenabled())
+      made = [[i] for i in range(5000)]  # 5,001 tracked containers
+    self.assertTrue(gc.isenabled())
+    self.assertGreaterEqual(gc.get_freeze_count(), len(made) + 1)
+    gc.disable()  # A caller's choice survives it, an error included.
+    with self.assertRaises(KeyError):
+      with console.long_lived():
+        raise KeyError("x")
+    self.assertFalse(gc.isenabled())
+
+  def test_predict_freezes_tensorflow_and_the_model(self):
+    clip = os.path.join(shared_data.REPO_ROOT, "experiments", "demo_data",
+                        "grid_av", "lbax4n.mpg")
+    out = os.path.join(self.create_tempdir().full_path, "face.png")
+    probe = ("import gc, sys\n"
+             f"sys.argv = ['s2f', 'predict', '--audio', {clip!r}, "
+             f"'--out', {out!r}]\n"
+             "from s2f_tf.app import cli\n"
+             "try:\n  cli.run()\nexcept SystemExit as e:\n"
+             "  print('EXIT', e.code, 'FROZEN', gc.get_freeze_count())")
+    result = subprocess.run([sys.executable, "-c", probe],
+                            capture_output=True, text=True, timeout=300,
+                            cwd=shared_data.REPO_ROOT, check=False)
+    words = result.stdout.split()
+    self.assertIn("FROZEN", words, result.stderr[-2000:])
+    self.assertEqual(words[words.index("EXIT") + 1], "0")
+    # TensorFlow's and Keras's imports alone leave ~600k tracked objects.
+    self.assertGreater(int(words[words.index("FROZEN") + 1]), 200_000)
+    self.assertTrue(os.path.isfile(out))

@@ -116,11 +116,13 @@ def predict(argv):
   del argv
   if not (FLAGS.audio or FLAGS.audio_dir or FLAGS.csv):
     raise app.UsageError("give --audio, --audio_dir or --csv")
-  for name, kind in (("audio", "file"), ("audio_dir", "dir"), ("csv", "file")):
-    if FLAGS[name].value:
-      console.require_path(name, FLAGS[name].value, kind)
-  from s2f_tf import media  # pylint: disable=g-import-not-at-top
-  library, model = _model()
+  with console.long_lived():  # TensorFlow and the model: ~1 s less cold.
+    for name, kind in (("audio", "file"), ("audio_dir", "dir"),
+                       ("csv", "file")):
+      if FLAGS[name].value:
+        console.require_path(name, FLAGS[name].value, kind)
+    from s2f_tf import media  # pylint: disable=g-import-not-at-top
+    library, model = _model()
   print(f"Note: each output is an {library.NOTICE}.")
   if FLAGS.audio:
     try:
@@ -158,7 +160,8 @@ def predict(argv):
 def export(argv):
   """Writes a SavedModel (waveform -> feature + image) and optionally TFLite."""
   del argv
-  _, model = _model()
+  with console.long_lived():
+    _, model = _model()
   from s2f_tf import model_export  # pylint: disable=g-import-not-at-top
   result = model_export.export(model, FLAGS.out_dir or "s2f_export",
                                tflite=FLAGS.tflite)
