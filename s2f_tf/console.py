@@ -45,7 +45,7 @@ def long_lived():
   (`gc.freeze`), so neither later collections nor the interpreter's exit
   walk them again.
 
-  TensorFlow's and Keras's imports alone make millions of objects; each
+  TensorFlow's and Keras's imports alone leave ~640k tracked objects; each
   collection while they load, and the last ones at exit, walk them all.
   `s2f predict`'s cold start is about a second shorter with this
   (experiments/bench/bench_predict_cold.py).

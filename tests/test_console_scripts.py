@@ -1,5 +1,6 @@
 """Every installed console script: --help lists its own flags; bad input is one line."""
 
+import gc
 import os
 import re
 import shutil
@@ -9,6 +10,7 @@ import sys
 from absl.testing import parameterized
 import tensorflow as tf
 
+from s2f_tf import console
 from tests import shared_data
 
 # (command, flags its --help must list, flags it must not list)
@@ -158,10 +160,6 @@ class OneLineErrorTest(parameterized.TestCase):
     self.assertFalse(os.path.exists(os.path.join(cwd, "out")))
 
 
-if __name__ == "__main__":
-  tf.test.main()
-
-
 class ColdStartTest(parameterized.TestCase):
   """What `s2f predict` pays before and after its one clip
   (experiments/bench/bench_predict_cold.py measures it)."""
@@ -169,7 +167,7 @@ class ColdStartTest(parameterized.TestCase):
   @parameterized.parameters(*CONSOLE_SCRIPTS)
   def test_installed_script_resolves_no_requirements(self, name, target):
     # setup.py develop's scripts set `__requires__`, so pkg_resources, once
-    # anything imports it, checked every requirement (+1.5 s a start);
+    # anything imports it, checked every requirement (~1 s a start);
     # pyproject.toml's build system has pip write plain ones.
     del target
     script = shutil.which(name)
@@ -179,8 +177,6 @@ class ColdStartTest(parameterized.TestCase):
       self.assertNotIn("__requires__", f.read(), script)
 
   def test_long_lived_freezes_what_it_made_and_restores_gc(self):
-    import gc  # pylint: disable=g-import-not-at-top
-    from s2f_tf import console  # pylint: disable=g-import-not-at-top
     gc.unfreeze()
     self.addCleanup(gc.enable)
     self.addCleanup(gc.unfreeze)
@@ -214,3 +210,7 @@ class ColdStartTest(parameterized.TestCase):
     # TensorFlow's and Keras's imports alone leave ~600k tracked objects.
     self.assertGreater(int(words[words.index("FROZEN") + 1]), 200_000)
     self.assertTrue(os.path.isfile(out))
+
+
+if __name__ == "__main__":
+  tf.test.main()

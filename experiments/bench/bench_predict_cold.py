@@ -56,11 +56,15 @@ sys.exit(load_entry_point('s2f', 'console_scripts', 's2f')())
 
 
 def _seconds(command, repeats):
-  """Median wall seconds of `command` (a list), each in a fresh process."""
+  """Median wall seconds of `command` (a list), each in a fresh process, or
+  the last line of its stderr when it fails (printed in its row)."""
   times = []
   for _ in range(repeats):
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    result = subprocess.run(command, capture_output=True, text=True,
+                            cwd=ROOT, check=False)
+    if result.returncode:
+      return (result.stderr.strip().splitlines() or ["failed"])[-1]
     times.append(time.perf_counter() - start)
   return statistics.median(times)
 
@@ -89,8 +93,13 @@ def main(argv):
   baseline = seconds[rows[1][0]]
   print(f"{'row':<28}{'seconds':>9}{'vs baseline':>13}")
   for label, _ in rows:
-    print(f"{label:<28}{seconds[label]:>9.2f}"
-          f"{seconds[label] / baseline:>12.2f}x")
+    if isinstance(seconds[label], str):
+      print(f"{label:<28} failed: {seconds[label]}")
+    elif isinstance(baseline, str):
+      print(f"{label:<28}{seconds[label]:>9.2f}")
+    else:
+      print(f"{label:<28}{seconds[label]:>9.2f}"
+            f"{seconds[label] / baseline:>12.2f}x")
   shutil.rmtree(work)
 
 
