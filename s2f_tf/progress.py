@@ -127,10 +127,13 @@ class StageTimes:
           return
 
   def _added(self, stage, spent):
-    """The record with `spent` seconds more for `stage` and the total."""
-    seconds = dict(self.seconds)
-    for key in (stage, "total"):
-      seconds[key] = seconds.get(key, 0.0) + spent
+    """The record with `spent` seconds more for `stage`, and the total as
+    the sum of the stages (so a file whose stages were removed to redo them
+    still totals what the kept and redone stages cost)."""
+    seconds = {key: value for key, value in self.seconds.items()
+               if key != "total"}
+    seconds[stage] = seconds.get(stage, 0.0) + spent
+    seconds["total"] = sum(seconds.values())
     return seconds
 
   def _write(self, seconds):

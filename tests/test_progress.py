@@ -57,6 +57,20 @@ class ProgressTest(tf.test.TestCase):
     self.assertEqual(os.listdir(os.path.dirname(path)), ["stages.json"])
 
 
+  def test_total_is_the_sum_of_the_stages_kept(self):
+    path = os.path.join(self.create_tempdir().full_path, "stages.json")
+    # Later stages removed by hand to redo them, the total with them.
+    with open(path, "w") as f:
+      json.dump({"shards": 60.0, "training": 100.0}, f)
+    with mock.patch.object(progress.time, "monotonic",
+                           side_effect=[0.0, 1.0, 41.0]):
+      times = progress.StageTimes(path)
+      times.done("training")
+      times.done("table")
+    with open(path) as f:
+      self.assertEqual(json.load(f), {"shards": 60.0, "training": 101.0,
+                                      "table": 40.0, "total": 201.0})
+
   def test_a_stage_killed_midway_keeps_its_time_so_far(self):
     path = os.path.join(self.create_tempdir().full_path, "stages.json")
     times = progress.StageTimes(path, heartbeat_s=0.02)

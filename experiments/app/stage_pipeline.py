@@ -75,7 +75,7 @@ class IdentityTune:
   weight 1.0 and 3e-4 lifted face -> face R@1 from 73.7 % (300 steps at
   0.3 and 1e-4) to 90.5 %, and voice 1:2 from 77.2 to 79.5 %)."""
 
-  steps: int = 600  # Steps after the fine-tuning's (~0.85 steps/s here).
+  steps: int = 600  # Steps after the fine-tuning's (15.6 min here).
   weight: float = 1.0  # x (1 - cos) of dlib128 of the decoded face.
   jitter: float = 0.1  # The chip moved at random (face_chip.ChipSampler).
   learning_rate: float = 3e-4
