@@ -27,6 +27,9 @@ finished shards, data shards and checkpoints are kept):
    the seeds and every count) and the model card, written from that
    record and the table.
 Each stage's wall time is added to WORK/stage_seconds.json (over resumes).
+After a change to the recipe from one stage on, `--redo_from STAGE` moves
+that stage's and every later stage's outputs to WORK/redone/N/ and drops
+their times, so the rerun keeps the earlier stages and redoes the rest.
 `--tiny` is the same run in minutes, for tests: every 20th training clip,
 14 held-out clips, 20 decoder steps (+ 10 fine-tuning + 2 with the
 identity term), one head candidate of 4 steps, 50 bootstrap samples.
@@ -60,6 +63,10 @@ flags.DEFINE_integer("workers", 2, "Processes for the data jobs.")
 flags.DEFINE_bool("tiny", False, "A smoke run of minutes (tests): every "
                   "20th training clip, 14 held-out clips, 20 decoder steps, "
                   "one head candidate.")
+flags.DEFINE_enum("redo_from", None, list(stage_pipeline.STAGES),
+                  "Redo this stage and every later one: their outputs are "
+                  "moved to OUT_DIR/redone/N/ and their times dropped "
+                  "(for a recipe changed from that stage on).")
 FLAGS = flags.FLAGS
 STAGE_FILE = "stage_seconds.json"
 RECORD_FILE = "stage_record.json"  # Beside the weights in the model folder.
@@ -99,6 +106,8 @@ def main(argv):
   model_dir = FLAGS.model_dir or speech_to_face.SHIPPED_MODEL_DIR
   pipeline = stage_pipeline.Pipeline(recipe, FLAGS.out_dir, model_dir)
   times = progress.StageTimes(os.path.join(FLAGS.out_dir, STAGE_FILE))
+  if FLAGS.redo_from:
+    times.forget(pipeline.redo_from(FLAGS.redo_from))
   pipeline.run(STAGES, lambda stage, note: times.done(stage), times.begin)
 
   decoder_config, shards = pipeline.decoder_config, pipeline.shards

@@ -107,6 +107,16 @@ class StageTimes:
            f"{format_duration(self.seconds['total'])} "
            f"({os.path.basename(self.path)})")
 
+  def forget(self, stages):
+    """Drops `stages`' times (they are to be redone); the total is the sum
+    of the rest."""
+    with self._lock:
+      seconds = {key: value for key, value in self.seconds.items()
+                 if key not in stages and key != "total"}
+      seconds["total"] = sum(seconds.values())
+      self.seconds = seconds
+      self._write(seconds)
+
   def close(self):
     """Stops saving the running stage's time (the job ends or dies)."""
     self._closed.set()

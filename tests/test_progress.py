@@ -71,6 +71,17 @@ class ProgressTest(tf.test.TestCase):
       self.assertEqual(json.load(f), {"shards": 60.0, "training": 101.0,
                                       "table": 40.0, "total": 201.0})
 
+  def test_forgotten_stages_leave_the_total_of_the_rest(self):
+    path = os.path.join(self.create_tempdir().full_path, "stages.json")
+    with open(path, "w") as f:
+      json.dump({"shards": 60.0, "training": 100.0, "table": 40.0,
+                 "total": 200.0}, f)
+    times = progress.StageTimes(path, heartbeat_s=0)
+    times.forget(("training", "table", "package"))
+    with open(path) as f:
+      self.assertEqual(json.load(f), {"shards": 60.0, "total": 60.0})
+    self.assertEqual(times.seconds, {"shards": 60.0, "total": 60.0})
+
   def test_a_stage_killed_midway_keeps_its_time_so_far(self):
     path = os.path.join(self.create_tempdir().full_path, "stages.json")
     times = progress.StageTimes(path, heartbeat_s=0.02)

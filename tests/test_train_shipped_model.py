@@ -149,6 +149,29 @@ class TrainShippedModelTest(tf.test.TestCase):
     self.assertTrue(np.all(np.isfinite(feature)))
     self.assertEqual(np.asarray(image).shape[:2], (224, 224), log)
 
+    # Redone from the head on (as after a change to the head's recipe):
+    # the head's run and the table are moved to redone/1 and made again,
+    # the decoder's folders stay, the times of the stages before stay and
+    # the total is the sum of the stages.
+    kept = os.listdir(os.path.join(work, "face_decoder_identity",
+                                   "checkpoints"))
+    binaries.run_ok(command + ["--redo_from=head training"], 900)
+    self.assertCountEqual(os.listdir(os.path.join(work, "redone", "1")),
+                          ["voice_encoder", "eval"])
+    self.assertEqual(os.listdir(os.path.join(
+        work, "face_decoder_identity", "checkpoints")), kept)
+    self.assertEqual(run_record.read_metrics(os.path.join(
+        work, "voice_encoder"))[-1]["step"], 4)
+    with open(os.path.join(work, "stage_seconds.json")) as f:
+      redone = json.load(f)
+    for stage in STAGES[:STAGES.index("head training")]:
+      self.assertBetween(redone[stage], times[stage], times[stage] + 120)
+    self.assertAllClose(redone["total"], sum(redone[s] for s in STAGES))
+    with open(os.path.join(model_dir, "stage_record.json")) as f:
+      self.assertEqual(json.load(f)["stage_seconds"], redone)
+    with open(os.path.join(work, "eval", "real_pairs.json")) as f:
+      self.assertEqual(json.load(f)["clips"], 14)
+
   def test_tiny_needs_its_own_model_folder(self):
     result = binaries.run(["-m", "experiments.train_shipped_model", "--tiny",
                            f"--pairs_dir={shared_data.REPO_ROOT}",

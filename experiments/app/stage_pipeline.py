@@ -5,7 +5,9 @@ The real-pairs demo (`s2f demo`), the shipped-model recipe
 (`experiments.real_pairs_table`) are each a `Recipe` and a list of stage
 names run by `Pipeline.run`. Every stage resumes from what its folder in
 the work folder already holds (finished shards, checkpoints, the head
-selection's JSON), so rerunning a list redoes only what is unfinished.
+selection's JSON), so rerunning a list redoes only what is unfinished;
+`Pipeline.redo_from(stage)` sets a stage's outputs and every later one's
+aside, so that a changed stage and what follows from it run again.
 
 Stages (`STAGES`), in the order they may run:
 - shards: speech/face shards of the pairs' committed split (`train`,
@@ -46,6 +48,16 @@ SELECTION_FILE = "selection.json"
 STAGES = ("shards", "decoder data", "decoder training",
           "decoder fine-tuning", "decoder identity term", "head selection",
           "head training", "predict", "package", "table")
+# What each stage writes under the work folder ("package" writes the model
+# folder, which it replaces whole; "table" writes `table_dir`).
+STAGE_OUTPUTS = {
+    "shards": ("shards",), "decoder data": ("decoder_photos", "decoder_data"),
+    "decoder training": ("face_decoder",),
+    "decoder fine-tuning": ("fine_tune_data", "face_decoder_fine_tuned"),
+    "decoder identity term": ("face_decoder_identity",),
+    "head selection": (SELECTION_FILE,), "head training": ("voice_encoder",),
+    "predict": ("predict",), "package": (), "table": ("eval",)}
+REDONE_DIR = "redone"  # Where `redo_from` moves what it sets aside.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,6 +188,31 @@ class Pipeline:
     centre and the packaged model's)."""
     from s2f_tf import input_pipeline  # pylint: disable=g-import-not-at-top
     return input_pipeline.mean_feature(self.train_pattern, self.recipe.teacher)
+
+  def redo_from(self, stage):
+    """Moves the outputs of `stage` and of every later stage (STAGES'
+    order) to OUT/redone/N/, so that the next `run` redoes them from what
+    the earlier stages left; returns the stages set aside. Nothing is
+    deleted: a run that changed its mind moves the folder back."""
+    if stage not in STAGES:
+      raise ValueError(f"unknown stage {stage!r}; stages: {STAGES}")
+    stages = STAGES[STAGES.index(stage):]
+    names = [n for s in stages for n in STAGE_OUTPUTS[s]
+             if os.path.exists(self.path(n))]
+    if "table" in stages and self.table_dir != self.path("eval") and (
+        os.path.exists(self.table_dir)):
+      raise ValueError(f"the table folder {self.table_dir} is outside the "
+                       f"work folder: move it aside by hand")
+    if names:
+      redone = self.path(REDONE_DIR)
+      os.makedirs(redone, exist_ok=True)
+      number = 1 + max([int(n) for n in os.listdir(redone) if n.isdigit()],
+                       default=0)
+      aside = os.path.join(redone, str(number))
+      os.makedirs(aside)
+      for name in names:
+        os.replace(self.path(name), os.path.join(aside, name))
+    return stages
 
   def run(self, stages, on_done=None, on_start=None):
     """Runs `stages` (names from STAGES) in order; before each,
