@@ -64,6 +64,12 @@ class Progress:
       return line
 
 
+def _with_total(seconds):
+  """`seconds` (stage -> seconds) with "total" set to the stages' sum."""
+  stages = {key: value for key, value in seconds.items() if key != "total"}
+  return {**stages, "total": sum(stages.values())}
+
+
 class StageTimes:
   """Wall seconds per stage of a resumable job, summed over every run of it.
 
@@ -111,11 +117,9 @@ class StageTimes:
     """Drops `stages`' times (they are to be redone); the total is the sum
     of the rest."""
     with self._lock:
-      seconds = {key: value for key, value in self.seconds.items()
-                 if key not in stages and key != "total"}
-      seconds["total"] = sum(seconds.values())
-      self.seconds = seconds
-      self._write(seconds)
+      self.seconds = _with_total({key: value for key, value
+                                  in self.seconds.items() if key not in stages})
+      self._write(self.seconds)
 
   def close(self):
     """Stops saving the running stage's time (the job ends or dies)."""
@@ -140,11 +144,9 @@ class StageTimes:
     """The record with `spent` seconds more for `stage`, and the total as
     the sum of the stages (so a file whose stages were removed to redo them
     still totals what the kept and redone stages cost)."""
-    seconds = {key: value for key, value in self.seconds.items()
-               if key != "total"}
+    seconds = dict(self.seconds)
     seconds[stage] = seconds.get(stage, 0.0) + spent
-    seconds["total"] = sum(seconds.values())
-    return seconds
+    return _with_total(seconds)
 
   def _write(self, seconds):
     tmp = self.path + ".tmp"
